@@ -1,0 +1,226 @@
+import { z } from 'zod';
+
+const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me-0123456789';
+/** Signs order events outside production when no secret is set; `npm run dev:platform` too. */
+const DEV_DATA_PLATFORM_SECRET = 'dev-only-data-platform-secret';
+
+const booleanString = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/**
+ * Every environment variable the processes read, with its local default.
+ * The contract fixes PORT, DATABASE_URL, REDIS_URL, JWT_SECRET, ADMIN_USER, ADMIN_PASSWORD,
+ * LOG_LEVEL, DATA_PLATFORM_URL and DATA_PLATFORM_SECRET; the rest tune this implementation.
+ */
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    PORT: int(0, 65535).default(3000),
+    DATABASE_URL: z
+      .url({ protocol: /^(mysql|mariadb)$/ })
+      .default('mysql://root@127.0.0.1:3306/shop'),
+    /** Connections per process; a worker process needs 2 x WORKER_CONCURRENCY (two queues). */
+    DB_POOL_MAX: int(1, 500).default(20),
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+    /** Prefix of every Redis key this system writes (BullMQ queues included). */
+    REDIS_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_{}.-]{1,64}$/)
+      .default('shop'),
+    JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    ADMIN_USER: z.string().min(1).default('admin'),
+    /** Bull Board shows queues but offers no retry/clean/pause actions. */
+    ADMIN_READ_ONLY: booleanString.default(false),
+    /** Without it the admin surfaces stay closed. */
+    ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+    LOG_LEVEL: z
+      .enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'])
+      .default('info'),
+    DATA_PLATFORM_URL: z.url({ protocol: /^https?$/ }).optional(),
+    DATA_PLATFORM_SECRET: z.string().min(16).optional(),
+    SEED_DEMO: booleanString.default(true),
+    /** Jobs each worker process runs at once, per queue (charges, events). */
+    WORKER_CONCURRENCY: int(1, 256).default(8),
+    /** Orders a worker process holds at once; they are applied in batched transactions. */
+    ORDERS_IN_FLIGHT: int(1, 1_000).default(32),
+    /**
+     * How long a job's lock lasts without renewal; a worker that dies mid-job has its jobs
+     * picked up again after about this long (BullMQ's stalled-job check runs as often).
+     */
+    WORKER_LOCK_MS: int(1_000, 600_000).default(30_000),
+    /** Port of a worker process's /metrics and /healthz; 0 picks a free one. */
+    WORKER_METRICS_PORT: int(0, 65535).default(9100),
+    /** Attempts per charge/order job before it goes ON_HOLD (infrastructure failures only). */
+    JOB_ATTEMPTS: int(1, 100).default(8),
+    /** First retry delay; doubles per attempt, with jitter. */
+    JOB_BACKOFF_MS: int(1, 600_000).default(1_000),
+    /** A worker's unit of work (one job's transaction) may take this long before it counts as failed. */
+    DB_BREAKER_TIMEOUT_MS: int(100, 600_000).default(15_000),
+    /** An API database read may take this long before it answers 503. */
+    API_DB_TIMEOUT_MS: int(50, 60_000).default(500),
+    /** Share of failed calls (in the rolling window) that opens a database breaker. */
+    DB_BREAKER_ERROR_PERCENT: int(1, 100).default(50),
+    /** Calls a window needs before its breaker may open at all. */
+    DB_BREAKER_VOLUME: int(1, 10_000).default(5),
+    /** How long an open breaker waits before letting one probe call through. */
+    DB_BREAKER_RESET_MS: int(100, 600_000).default(2_000),
+    /** InnoDB lock wait per statement; kept below DB_BREAKER_TIMEOUT_MS. */
+    DB_LOCK_WAIT_TIMEOUT_S: int(1, 3_600).default(5),
+    /** Redis command timeout on request paths: a hung Redis answers 503 after this long. */
+    REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000).default(500),
+    /** New accepts answer 503 OVERLOADED while the orders backlog (waiting + delayed) exceeds this. */
+    ADMISSION_MAX_BACKLOG: int(1, 100_000_000).default(20_000),
+    /** ... or while the API's event-loop delay (p99 over the last interval) exceeds this. */
+    ADMISSION_MAX_LAG_MS: int(1, 60_000).default(250),
+    /** How long a graceful shutdown may take before in-flight work is abandoned. */
+    SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.DB_BREAKER_TIMEOUT_MS <= 2 * env.DB_LOCK_WAIT_TIMEOUT_S * 1_000) {
+      // A transaction still waiting on a lock (it may wait twice: one retry) must not be
+      // abandoned and retried beside itself.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DB_BREAKER_TIMEOUT_MS'],
+        message: 'must be above twice DB_LOCK_WAIT_TIMEOUT_S (in ms)',
+      });
+    }
+    if (env.NODE_ENV !== 'production') return;
+    if (env.JWT_SECRET === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required in production' });
+    }
+    if (env.ADMIN_PASSWORD === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ADMIN_PASSWORD'],
+        message: 'is required in production',
+      });
+    }
+    if (env.DATA_PLATFORM_URL !== undefined && env.DATA_PLATFORM_SECRET === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATA_PLATFORM_SECRET'],
+        message: 'is required in production when DATA_PLATFORM_URL is set',
+      });
+    }
+  });
+
+export type Env = z.input<typeof envSchema>;
+
+/** Every variable the schema reads; test/deploy checks the deployment files against it. */
+export const ENV_KEYS: readonly string[] = Object.freeze(Object.keys(envSchema.shape));
+
+export interface Config {
+  readonly env: 'development' | 'test' | 'production';
+  readonly port: number;
+  readonly database: { readonly url: string; readonly name: string; readonly poolMax: number };
+  readonly redis: { readonly url: string; readonly prefix: string };
+  readonly jwtSecret: string;
+  readonly admin: {
+    readonly user: string;
+    readonly password: string | undefined;
+    readonly readOnly: boolean;
+  };
+  readonly logLevel: string;
+  readonly dataPlatform: { readonly url: string | undefined; readonly secret: string | undefined };
+  readonly seedDemo: boolean;
+  readonly worker: {
+    readonly concurrency: number;
+    readonly ordersInFlight: number;
+    readonly metricsPort: number;
+    readonly lockMs: number;
+  };
+  readonly jobs: { readonly attempts: number; readonly backoffMs: number };
+  readonly breaker: {
+    readonly workerTimeoutMs: number;
+    readonly apiTimeoutMs: number;
+    readonly errorPercent: number;
+    readonly volume: number;
+    readonly resetMs: number;
+  };
+  readonly lockWaitTimeoutS: number;
+  readonly redisCommandTimeoutMs: number;
+  readonly admission: { readonly maxBacklog: number; readonly maxLagMs: number };
+  readonly shutdownTimeoutMs: number;
+}
+
+/** Raised when the environment does not describe a valid configuration. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The database name in a DATABASE_URL's path (`mysql://host/shop` → `shop`). */
+function databaseName(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+}
+
+/**
+ * Parses the environment once, at start. Nothing else reads process.env.
+ * @throws ConfigError listing every invalid variable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || 'env'}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  const name = databaseName(e.DATABASE_URL);
+  if (!/^[A-Za-z0-9_]{1,64}$/.test(name)) {
+    throw new ConfigError([
+      'DATABASE_URL: the path must name a database (letters, digits, underscore), e.g. /shop',
+    ]);
+  }
+  const config: Config = {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    database: { url: e.DATABASE_URL, name, poolMax: e.DB_POOL_MAX },
+    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    jwtSecret: e.JWT_SECRET ?? DEV_JWT_SECRET,
+    admin: { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD, readOnly: e.ADMIN_READ_ONLY },
+    logLevel: e.LOG_LEVEL,
+    dataPlatform: {
+      url: e.DATA_PLATFORM_URL,
+      secret:
+        e.DATA_PLATFORM_SECRET ??
+        (e.NODE_ENV === 'production' ? undefined : DEV_DATA_PLATFORM_SECRET),
+    },
+    seedDemo: e.SEED_DEMO,
+    worker: {
+      concurrency: e.WORKER_CONCURRENCY,
+      ordersInFlight: e.ORDERS_IN_FLIGHT,
+      metricsPort: e.WORKER_METRICS_PORT,
+      lockMs: e.WORKER_LOCK_MS,
+    },
+    jobs: { attempts: e.JOB_ATTEMPTS, backoffMs: e.JOB_BACKOFF_MS },
+    breaker: {
+      workerTimeoutMs: e.DB_BREAKER_TIMEOUT_MS,
+      apiTimeoutMs: e.API_DB_TIMEOUT_MS,
+      errorPercent: e.DB_BREAKER_ERROR_PERCENT,
+      volume: e.DB_BREAKER_VOLUME,
+      resetMs: e.DB_BREAKER_RESET_MS,
+    },
+    lockWaitTimeoutS: e.DB_LOCK_WAIT_TIMEOUT_S,
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+    admission: { maxBacklog: e.ADMISSION_MAX_BACKLOG, maxLagMs: e.ADMISSION_MAX_LAG_MS },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const inner of Object.values(value)) {
+    if (inner !== null && typeof inner === 'object') deepFreeze(inner as object);
+  }
+  return Object.freeze(value);
+}

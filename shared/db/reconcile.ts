@@ -1,0 +1,111 @@
+import type { Sequelize } from 'sequelize';
+import { select } from './sql';
+
+/** One invariant of the contract and the rows that break it (empty when it holds). */
+export interface InvariantCheck {
+  name: string;
+  description: string;
+  violations: Record<string, unknown>[];
+}
+
+const CHECKS: { name: string; description: string; sql: string }[] = [
+  {
+    name: 'balance-nonnegative',
+    description: 'No balance is negative',
+    sql: 'SELECT id AS userId, balance FROM users WHERE balance < 0',
+  },
+  {
+    name: 'stock-nonnegative',
+    description: 'No stock is negative',
+    sql: 'SELECT id AS productId, stock FROM products WHERE stock < 0',
+  },
+  {
+    name: 'balance-equals-ledger-and-history',
+    description: 'Per user: balance = ledger sum = COMPLETED charges - PAID orders',
+    sql: `
+      SELECT u.id AS userId, u.balance,
+        CAST(COALESCE((SELECT SUM(l.delta) FROM balance_ledger l WHERE l.user_id = u.id), 0) AS SIGNED) AS ledger,
+        CAST(COALESCE((SELECT SUM(c.amount) FROM charges c WHERE c.user_id = u.id AND c.status = 'COMPLETED'), 0)
+          - COALESCE((SELECT SUM(o.total_amount) FROM orders o WHERE o.user_id = u.id AND o.status = 'PAID'), 0)
+          AS SIGNED) AS expected
+      FROM users u
+      HAVING balance <> ledger OR balance <> expected`,
+  },
+  {
+    name: 'money-without-user',
+    description: 'Every user with a COMPLETED charge or a paid total has a balance row',
+    sql: `
+      SELECT DISTINCT user_id AS userId FROM charges
+        WHERE status = 'COMPLETED' AND user_id NOT IN (SELECT id FROM users)
+      UNION
+      SELECT DISTINCT user_id FROM orders
+        WHERE status = 'PAID' AND total_amount > 0 AND user_id NOT IN (SELECT id FROM users)`,
+  },
+  {
+    name: 'stock-conservation',
+    description: 'Per product: stock = initial stock + restocks - quantities in PAID orders',
+    sql: `
+      SELECT p.id AS productId, p.stock, p.stock_received AS received,
+        p.sold_quantity AS soldCounter, CAST(COALESCE(s.sold, 0) AS SIGNED) AS paidQuantity
+      FROM products p
+      LEFT JOIN (
+        SELECT oi.product_id, SUM(oi.quantity) AS sold
+        FROM order_items oi JOIN orders o ON o.id = oi.order_id
+        WHERE o.status = 'PAID' GROUP BY oi.product_id
+      ) s ON s.product_id = p.id
+      HAVING stock <> received - paidQuantity OR soldCounter <> paidQuantity`,
+  },
+  {
+    name: 'paid-orders-complete',
+    description: 'Every PAID order: total = its items, one ledger debit (if total > 0), one event',
+    sql: `
+      SELECT o.id AS orderId, o.total_amount AS total,
+        CAST((SELECT COALESCE(SUM(oi.quantity * oi.unit_price), -1) FROM order_items oi WHERE oi.order_id = o.id) AS SIGNED) AS itemsTotal,
+        (SELECT COUNT(*) FROM balance_ledger l
+          WHERE l.source_type = 'order' AND l.source_id = o.id AND l.delta = -o.total_amount) AS ledgerRows,
+        (SELECT COUNT(*) FROM order_events e WHERE e.order_id = o.id AND e.type = 'order.paid') AS events
+      FROM orders o WHERE o.status = 'PAID'
+      HAVING itemsTotal <> total OR ledgerRows <> IF(total > 0, 1, 0) OR events <> 1`,
+  },
+  {
+    name: 'completed-charges-credited',
+    description: 'Every COMPLETED charge has exactly one ledger credit of its amount',
+    sql: `
+      SELECT c.id AS chargeId, c.amount,
+        (SELECT COUNT(*) FROM balance_ledger l
+          WHERE l.source_type = 'charge' AND l.source_id = c.id AND l.delta = c.amount) AS ledgerRows
+      FROM charges c WHERE c.status = 'COMPLETED'
+      HAVING ledgerRows <> 1`,
+  },
+  {
+    name: 'ledger-has-source',
+    description: 'Every ledger row belongs to a COMPLETED charge or a PAID order',
+    sql: `
+      SELECT l.id AS ledgerId, l.source_type AS sourceType, l.source_id AS sourceId
+      FROM balance_ledger l
+      LEFT JOIN charges c ON l.source_type = 'charge' AND c.id = l.source_id AND c.status = 'COMPLETED'
+      LEFT JOIN orders o ON l.source_type = 'order' AND o.id = l.source_id AND o.status = 'PAID'
+      WHERE c.id IS NULL AND o.id IS NULL`,
+  },
+  {
+    name: 'no-events-for-unpaid-orders',
+    description: 'Only PAID orders have an order.paid event',
+    sql: `
+      SELECT e.id AS eventId, e.order_id AS orderId FROM order_events e
+      LEFT JOIN orders o ON o.id = e.order_id AND o.status = 'PAID'
+      WHERE o.id IS NULL`,
+  },
+];
+
+/**
+ * Checks every invariant of the contract against the database. Full scans: meant for an
+ * operator or a test, not for a request path.
+ */
+export async function reconcile(sequelize: Sequelize): Promise<InvariantCheck[]> {
+  const results: InvariantCheck[] = [];
+  for (const check of CHECKS) {
+    const violations = await select<Record<string, unknown>>(sequelize, check.sql, []);
+    results.push({ name: check.name, description: check.description, violations });
+  }
+  return results;
+}

@@ -1,0 +1,122 @@
+import type { Sequelize, Transaction } from 'sequelize';
+import type { ChargeJob } from '../../queues/charges';
+import type { ChargeStatus, ChargeView } from '../../views';
+import { select, sqlDateTime, sqlDateTimeOrNull, write } from '../sql';
+
+export interface NewCharge {
+  id: string;
+  userId: number;
+  amount: number;
+  status: ChargeStatus;
+  failureCode: string | null;
+  balanceAfter: number | null;
+  idempotencyKey: string;
+  requestId: string | null;
+  createdAt: Date;
+  completedAt: Date | null;
+}
+
+interface ChargeRecord {
+  id: string;
+  userId: number;
+  amount: number;
+  status: ChargeStatus;
+  failureCode: string | null;
+  balanceAfter: number | null;
+  createdAt: Date;
+  completedAt: Date | null;
+}
+
+const CHARGE_COLUMNS = `id, user_id AS userId, amount, status, failure_code AS failureCode,
+  balance_after AS balanceAfter, created_at AS createdAt, completed_at AS completedAt`;
+
+function toChargeView(row: ChargeRecord): ChargeView {
+  return {
+    chargeId: row.id,
+    userId: row.userId,
+    amount: row.amount,
+    status: row.status,
+    failureCode: row.failureCode,
+    balanceAfter: row.balanceAfter,
+    createdAt: row.createdAt.toISOString(),
+    completedAt: row.completedAt?.toISOString() ?? null,
+  };
+}
+
+export function createChargesRepository(sequelize: Sequelize) {
+  async function viewWhere(
+    where: string,
+    params: unknown[],
+    tx?: Transaction,
+  ): Promise<ChargeView | null> {
+    const [row] = await select<ChargeRecord>(
+      sequelize,
+      `SELECT ${CHARGE_COLUMNS} FROM charges WHERE ${where}`,
+      params,
+      tx,
+    );
+    return row ? toChargeView(row) : null;
+  }
+
+  return {
+    async insert(tx: Transaction, charge: NewCharge): Promise<void> {
+      await write(
+        sequelize,
+        `INSERT INTO charges (id, user_id, amount, status, failure_code, balance_after,
+           idempotency_key, request_id, created_at, completed_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          charge.id,
+          charge.userId,
+          charge.amount,
+          charge.status,
+          charge.failureCode,
+          charge.balanceAfter,
+          charge.idempotencyKey,
+          charge.requestId,
+          sqlDateTime(charge.createdAt),
+          sqlDateTimeOrNull(charge.completedAt),
+        ],
+        tx,
+      );
+    },
+
+    async deleteOnHold(tx: Transaction, id: string): Promise<void> {
+      await write(sequelize, "DELETE FROM charges WHERE id = ? AND status = 'ON_HOLD'", [id], tx);
+    },
+
+    /** ON_HOLD charges as the jobs that would apply them (for `ops replay-on-hold`). */
+    async onHoldJobs(): Promise<ChargeJob[]> {
+      const rows = await select<
+        ChargeRecord & { idempotencyKey: string; requestId: string | null }
+      >(
+        sequelize,
+        `SELECT ${CHARGE_COLUMNS}, idempotency_key AS idempotencyKey, request_id AS requestId
+         FROM charges WHERE status = 'ON_HOLD' ORDER BY created_at`,
+        [],
+      );
+      return rows.map((row) => ({
+        chargeId: row.id,
+        userId: row.userId,
+        amount: row.amount,
+        idempotencyKey: row.idempotencyKey,
+        ...(row.requestId ? { requestId: row.requestId } : {}),
+        acceptedAt: row.createdAt.toISOString(),
+      }));
+    },
+
+    findView(id: string, tx?: Transaction): Promise<ChargeView | null> {
+      return viewWhere('id = ?', [id], tx);
+    },
+
+    findViewByIdempotencyKey(
+      userId: number,
+      key: string,
+      tx?: Transaction,
+    ): Promise<ChargeView | null> {
+      return viewWhere('user_id = ? AND idempotency_key = ?', [userId, key], tx);
+    },
+  };
+}
+
+export type ChargesRepository = ReturnType<typeof createChargesRepository>;

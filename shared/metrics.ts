@@ -1,0 +1,210 @@
+import type { Queue } from 'bullmq';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Sequelize } from 'sequelize';
+import type { BreakerState, DbBreaker } from './resilience/breaker';
+
+/**
+ * The Prometheus series both processes expose. Names follow Prometheus conventions (base units,
+ * `_total` for counters); every series carries `service` (api | workers). Each process has its
+ * own registry, so tests can build several in one process.
+ */
+export function createMetrics(service: 'api' | 'workers') {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  const metrics = {
+    registry,
+    httpDuration: new Histogram({
+      name: 'shop_http_request_duration_seconds',
+      help: 'HTTP request duration by route template and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    admissionRejections: new Counter({
+      name: 'shop_admission_rejections_total',
+      help: 'Accepts refused with 503 OVERLOADED, by queue and reason (backlog | lag)',
+      labelNames: ['queue', 'reason'] as const,
+      registers,
+    }),
+    jobDuration: new Histogram({
+      name: 'shop_job_duration_seconds',
+      help: 'Time a worker spent on one job attempt, by queue and outcome',
+      labelNames: ['queue', 'outcome'] as const,
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 15],
+      registers,
+    }),
+    acceptToFinal: new Histogram({
+      name: 'shop_accept_to_final_seconds',
+      help: 'From the 202 to the final state (PAID, COMPLETED, FAILED), by queue and status',
+      labelNames: ['queue', 'status'] as const,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    }),
+    jobsFinished: new Counter({
+      name: 'shop_jobs_finished_total',
+      help: 'Requests that reached a final state, by queue, status and failure code',
+      labelNames: ['queue', 'status', 'failure_code'] as const,
+      registers,
+    }),
+    jobsOnHold: new Counter({
+      name: 'shop_jobs_on_hold_total',
+      help: 'Requests put ON_HOLD after their last attempt failed',
+      labelNames: ['queue'] as const,
+      registers,
+    }),
+    jobsDeferred: new Counter({
+      name: 'shop_jobs_deferred_total',
+      help: 'Jobs put back to waiting because the database was unavailable (attempts untouched)',
+      labelNames: ['queue'] as const,
+      registers,
+    }),
+    eventsRecorded: new Counter({
+      name: 'shop_events_recorded_total',
+      help: 'Order events committed to the outbox by the order worker',
+      registers,
+    }),
+    eventsDelivered: new Counter({
+      name: 'shop_events_delivered_total',
+      help: 'Order events the data platform acknowledged (2xx)',
+      registers,
+    }),
+    eventsRetried: new Counter({
+      name: 'shop_events_retried_total',
+      help: 'Delivery attempts that failed and will be retried (non-2xx, timeout, no connection)',
+      registers,
+    }),
+    eventsDead: new Counter({
+      name: 'shop_events_dead_total',
+      help: 'Order events that used up their attempts (DEAD until ops replay-events)',
+      registers,
+    }),
+    eventDelivery: new Histogram({
+      name: 'shop_event_delivery_seconds',
+      help: 'From the order being paid (occurredAt) to the data platform acknowledging its event',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300, 1_800, 3_600, 21_600, 86_400],
+      registers,
+    }),
+  };
+  // Counters start at zero for every queue they describe, so alert rules and dashboards see
+  // the series (and rate() works) before the first event.
+  for (const queue of ['charges', 'orders']) {
+    metrics.jobsOnHold.inc({ queue }, 0);
+    metrics.jobsDeferred.inc({ queue }, 0);
+    for (const reason of ['backlog', 'lag']) metrics.admissionRejections.inc({ queue, reason }, 0);
+  }
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
+
+/** shop_breaker_state (0 closed, 1 half-open, 2 open) and shop_breaker_transitions_total. */
+export function observeBreaker(metrics: Metrics, name: string, breaker: DbBreaker): void {
+  const registers = [metrics.registry];
+  new Gauge({
+    name: 'shop_breaker_state',
+    help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open',
+    labelNames: ['breaker'] as const,
+    registers,
+    collect() {
+      this.set({ breaker: name }, BREAKER_VALUE[breaker.state]);
+    },
+  });
+  const transitions = new Counter({
+    name: 'shop_breaker_transitions_total',
+    help: 'Circuit breaker state changes, by the state entered',
+    labelNames: ['breaker', 'state'] as const,
+    registers,
+  });
+  for (const state of Object.keys(BREAKER_VALUE)) transitions.inc({ breaker: name, state }, 0);
+  breaker.onChange((next) => {
+    transitions.inc({ breaker: name, state: next });
+  });
+}
+
+/** shop_db_pool_connections{state=in_use|idle|waiting|max}, read at scrape time. */
+export function observePool(metrics: Metrics, sequelize: Sequelize, max: number): void {
+  const pool = () =>
+    (
+      sequelize.connectionManager as unknown as {
+        pool?: { using: number; available: number; waiting: number };
+      }
+    ).pool;
+  new Gauge({
+    name: 'shop_db_pool_connections',
+    help: 'Database pool connections by state (in_use, idle, waiting requests, max)',
+    labelNames: ['state'] as const,
+    registers: [metrics.registry],
+    collect() {
+      const p = pool();
+      this.set({ state: 'in_use' }, p?.using ?? 0);
+      this.set({ state: 'idle' }, p?.available ?? 0);
+      this.set({ state: 'waiting' }, p?.waiting ?? 0);
+      this.set({ state: 'max' }, max);
+    },
+  });
+}
+
+const QUEUE_STATES = ['wait', 'active', 'delayed', 'prioritized', 'failed', 'completed'] as const;
+
+/**
+ * shop_queue_jobs{queue,state} (failed = ON_HOLD) and shop_queue_oldest_waiting_age_seconds,
+ * read from Redis at scrape time (a few calls per queue per scrape, not per request).
+ */
+export function observeQueues(metrics: Metrics, queues: Queue[]): void {
+  const registers = [metrics.registry];
+  new Gauge({
+    name: 'shop_queue_jobs',
+    help: 'Jobs per queue and state (failed jobs are the ON_HOLD ones)',
+    labelNames: ['queue', 'state'] as const,
+    registers,
+    async collect() {
+      for (const queue of queues) {
+        const counts = await queue.getJobCounts(...QUEUE_STATES).catch(() => undefined);
+        if (!counts) continue;
+        for (const state of QUEUE_STATES)
+          this.set({ queue: queue.name, state }, counts[state] ?? 0);
+      }
+    },
+  });
+  new Gauge({
+    name: 'shop_queue_oldest_waiting_age_seconds',
+    help: 'Age of the oldest job still waiting, per queue (0 when none)',
+    labelNames: ['queue'] as const,
+    registers,
+    async collect() {
+      for (const queue of queues) {
+        const [oldest] = await queue.getJobs(['wait'], 0, 0, true).catch(() => []);
+        this.set(
+          { queue: queue.name },
+          oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1_000) : 0,
+        );
+      }
+    },
+  });
+}
+
+/**
+ * shop_outbox_lag_seconds: age of the oldest PENDING order event (0 when none), read at scrape
+ * time with one index lookup on order_events (status, occurred_at). A failed read keeps the
+ * last value: the database being down has its own signals.
+ */
+export function observeOutboxLag(
+  metrics: Metrics,
+  oldestPending: () => Promise<Date | null>,
+): void {
+  new Gauge({
+    name: 'shop_outbox_lag_seconds',
+    help: 'Age of the oldest order event not yet delivered to the data platform (0 when none)',
+    registers: [metrics.registry],
+    async collect() {
+      const oldest = await oldestPending().catch(() => undefined);
+      if (oldest === undefined) return;
+      this.set(oldest === null ? 0 : Math.max(0, (Date.now() - oldest.getTime()) / 1_000));
+    },
+  });
+}

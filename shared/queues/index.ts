@@ -1,0 +1,45 @@
+import { Queue, type ConnectionOptions } from 'bullmq';
+import type { Logger } from '../logger';
+import { CHARGES_QUEUE, type ChargeJob } from './charges';
+import { EVENTS_QUEUE, eventJobOptions, type EventJob } from './events';
+import { pipelineJobOptions, type RetryPolicy } from './options';
+import { ORDERS_QUEUE, type OrderJob } from './orders';
+
+export interface PipelineQueues {
+  charges: Queue<ChargeJob>;
+  orders: Queue<OrderJob>;
+  /** Order events to the data platform (Bull Board, ops); their own retry policy. */
+  events: Queue<EventJob>;
+  close(): Promise<void>;
+}
+
+/** Producer-side queues. The caller owns `connection` and closes it after `close()`. */
+export function createQueues(
+  connection: ConnectionOptions,
+  prefix: string,
+  retry: RetryPolicy,
+  logger: Logger,
+): PipelineQueues {
+  const defaultJobOptions = pipelineJobOptions(retry);
+  const charges = new Queue<ChargeJob>(CHARGES_QUEUE, { connection, prefix, defaultJobOptions });
+  const orders = new Queue<OrderJob>(ORDERS_QUEUE, { connection, prefix, defaultJobOptions });
+  const events = new Queue<EventJob>(EVENTS_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions: eventJobOptions(),
+  });
+  // Without a listener BullMQ prints every connection error to the console.
+  for (const queue of [charges, orders, events] as Queue[]) {
+    queue.on('error', (error) => {
+      logger.warn('queue error', { queue: queue.name, error: error.message });
+    });
+  }
+  return {
+    charges,
+    orders,
+    events,
+    async close() {
+      await Promise.allSettled([charges.close(), orders.close(), events.close()]);
+    },
+  };
+}
