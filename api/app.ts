@@ -1,0 +1,88 @@
+import express, { type Express, type Router } from 'express';
+import helmet from 'helmet';
+import swaggerUi from 'swagger-ui-express';
+import type { Config } from '../shared/config';
+import { BULL_BOARD_PATH } from './admin/bull-board';
+import type { UsersRepository } from '../shared/db/repositories/users';
+import type { Logger } from '../shared/logger';
+import type { Metrics } from '../shared/metrics';
+import type { Admission } from '../shared/resilience/admission';
+import type { DbBreaker } from '../shared/resilience/breaker';
+import { balanceRoutes } from './balance/routes';
+import { catalogRoutes } from './catalog/routes';
+import { chargesRoutes } from './charges/routes';
+import type { ChargesService } from './charges/use-cases';
+import type { Catalog } from './catalog/use-cases';
+import { healthRoutes, type Probe } from './health/routes';
+import { observeRequests } from './http/observe';
+import { requireAdmin, sameOriginWrites } from './http/admin-auth';
+import { requireUser } from './http/auth';
+import { jsonBody } from './http/json-body';
+import { errorHandler, notFoundHandler } from './http/problem';
+import { requestId } from './http/request-id';
+import { buildOpenApiDocument } from './openapi';
+import { ordersRoutes } from './orders/routes';
+import type { OrdersService } from './orders/use-cases';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  catalog: Catalog;
+  users: UsersRepository;
+  charges: ChargesService;
+  orders: OrdersService;
+  metrics: Metrics;
+  /** The breaker around database reads (its state is reported by metrics). */
+  breaker: DbBreaker;
+  /** Refuses accepts (503 OVERLOADED) while a backlog or the event loop is over its limit. */
+  admission: Admission;
+  /** Bull Board's router (mounted behind admin auth). */
+  bullBoard: Router;
+  /** Dependencies /readyz checks, by name (`database`, `redis`). */
+  probes: Record<string, Probe>;
+}
+
+/** The HTTP application, without a listening socket: main.ts and the tests both build it. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.use(requestId());
+  app.use(observeRequests(deps.logger, deps.metrics));
+
+  // Swagger UI and Bull Board need inline scripts and styles: they get helmet without the
+  // content security policy; everything else gets the strict one.
+  const relaxedHelmet = helmet({ contentSecurityPolicy: false });
+  app.use(
+    '/docs',
+    relaxedHelmet,
+    swaggerUi.serve,
+    swaggerUi.setup(undefined, { swaggerOptions: { url: '/openapi.json' } }),
+  );
+  // Operator surfaces: closed unless ADMIN_PASSWORD is set; never changed cross-site.
+  app.use('/admin', relaxedHelmet, requireAdmin(deps.config.admin), sameOriginWrites());
+  app.use(BULL_BOARD_PATH, deps.bullBoard);
+  app.use(helmet());
+
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  const openapi = buildOpenApiDocument();
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+
+  app.use(jsonBody());
+  app.use(healthRoutes(deps.probes));
+  app.use(catalogRoutes(deps.catalog));
+  const authenticated = requireUser(deps.config.jwtSecret);
+  app.use(balanceRoutes(deps.users, authenticated));
+  app.use(chargesRoutes(deps.charges, authenticated, deps.admission, deps.metrics));
+  app.use(ordersRoutes(deps.orders, authenticated, deps.admission, deps.metrics));
+
+  app.use(notFoundHandler());
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,106 @@
+import type { Redis } from 'ioredis';
+import {
+  computeTopSellers,
+  topSellersKey,
+  type TopProducts,
+} from '../../shared/catalog/top-sellers';
+import type { ProductsRepository } from '../../shared/db/repositories/products';
+import { AppError } from '../../shared/errors';
+import type { Logger } from '../../shared/logger';
+import { startChangeFeed } from './change-feed';
+import { encodeCursor } from './cursor';
+import { createJsonCache, MISSING } from './json-cache';
+
+/** The contract allows the ranking to be 60 s stale; workers refresh it every 30 s. */
+const TOP_MAX_AGE_MS = 60_000;
+
+export interface CatalogDeps {
+  products: ProductsRepository;
+  redis: Redis;
+  prefix: string;
+  logger: Logger;
+}
+
+/**
+ * Catalog reads, served as pre-serialised JSON from a two-level cache (this process, then
+ * Redis) in front of MySQL. A change feed drops changed products within about a second; the
+ * TTLs alone bound staleness to under the contract's 5 s for stock. Correctness never depends
+ * on this cache: orders read and lock the database.
+ */
+export function createCatalog({ products, redis, prefix, logger }: CatalogDeps) {
+  const cache = createJsonCache({
+    redis,
+    keyPrefix: `${prefix}:catalog:`,
+    localTtlMs: 2_000,
+    redisTtlMs: 2_500,
+  });
+  const feed = startChangeFeed({
+    changedSince: (since) => products.changedSince(since),
+    onChange: async (ids) => {
+      cache.evictLocal('list:');
+      await cache.evict(ids.map((id) => `product:${id}`));
+    },
+    logger,
+  });
+
+  let top: { json: string; at: number } | undefined;
+  let topLoading: Promise<string> | undefined;
+  async function loadTop(): Promise<string> {
+    const shared = await redis.get(topSellersKey(prefix)).catch(() => null);
+    if (shared !== null) {
+      const { generatedAt } = JSON.parse(shared) as TopProducts;
+      if (Date.now() - Date.parse(generatedAt) < TOP_MAX_AGE_MS) return shared;
+    }
+    // No worker has precomputed it (recently): compute here, once per process at a time.
+    return JSON.stringify(await computeTopSellers(products));
+  }
+
+  return {
+    list(afterId: number, limit: number): Promise<string> | string {
+      return cache.get(`list:${afterId}:${limit}`, async () => {
+        // One extra row tells whether another page exists without a COUNT.
+        const rows = await products.listAfter(afterId, limit + 1);
+        const items = rows.slice(0, limit);
+        const last = items.at(-1);
+        return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+      });
+    },
+
+    async get(id: number): Promise<string> {
+      const json = await cache.get(`product:${id}`, async () => {
+        const product = await products.findById(id);
+        return product
+          ? {
+              id: product.id,
+              name: product.name,
+              description: product.description,
+              price: product.price,
+              stock: product.stock,
+              updatedAt: product.updatedAt.toISOString(),
+            }
+          : null;
+      });
+      if (json === MISSING) throw new AppError('PRODUCT_NOT_FOUND', { detail: `No product ${id}` });
+      return json;
+    },
+
+    top(): Promise<string> | string {
+      if (top && Date.now() - top.at < 5_000) return top.json;
+      topLoading ??= loadTop()
+        .then((json) => {
+          top = { json, at: Date.now() };
+          return json;
+        })
+        .finally(() => {
+          topLoading = undefined;
+        });
+      return topLoading;
+    },
+
+    stop(): void {
+      feed.stop();
+    },
+  };
+}
+
+export type Catalog = ReturnType<typeof createCatalog>;

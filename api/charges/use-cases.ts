@@ -1,0 +1,51 @@
+import type { ChargesRepository } from '../../shared/db/repositories/charges';
+import type { ChargeJob } from '../../shared/queues/charges';
+import type { TrackingStore } from '../../shared/tracking/store';
+import { unappliedChargeView } from '../../shared/views';
+import { acceptRequest, type JobSink } from '../pipeline/accept';
+import { readStatus, type JobSource } from '../pipeline/status';
+
+export interface ChargesDeps {
+  tracking: TrackingStore;
+  queue: JobSink<ChargeJob> & JobSource<ChargeJob>;
+  charges: ChargesRepository;
+}
+
+export function createChargesService({ tracking, queue, charges }: ChargesDeps) {
+  return {
+    accept(userId: number, idempotencyKey: string, body: { amount: number }, requestId: string) {
+      return acceptRequest(tracking, {
+        kind: 'charge',
+        queue,
+        userId,
+        idempotencyKey,
+        body,
+        makeJob: (chargeId, acceptedAt): ChargeJob => ({
+          chargeId,
+          userId,
+          amount: body.amount,
+          idempotencyKey,
+          requestId,
+          acceptedAt,
+        }),
+        pendingView: (job) => unappliedChargeView(job, 'PENDING'),
+      });
+    },
+
+    status(userId: number, chargeId: string) {
+      return readStatus(
+        {
+          kind: 'charge',
+          tracking,
+          queue,
+          fromDatabase: (id) => charges.findView(id),
+          fromJob: (job, active) => unappliedChargeView(job, active ? 'PROCESSING' : 'PENDING'),
+        },
+        chargeId,
+        userId,
+      );
+    },
+  };
+}
+
+export type ChargesService = ReturnType<typeof createChargesService>;

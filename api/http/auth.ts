@@ -1,0 +1,72 @@
+import type { RequestHandler, Response } from 'express';
+import { errors as joseErrors, jwtVerify } from 'jose';
+import { AppError } from '../../shared/errors';
+
+const USER_ID = /^[1-9][0-9]{0,15}$/;
+
+function unauthenticated(detail: string, error = 'invalid_token'): AppError {
+  return new AppError('UNAUTHENTICATED', {
+    detail,
+    headers: { 'WWW-Authenticate': `Bearer error="${error}"` },
+  });
+}
+
+/**
+ * Bearer JWT (HS256, `sub` = user id as a decimal string, `exp` required). The user id lands
+ * in `res.locals.userId`; read it with {@link userIdOf}.
+ */
+export function requireUser(jwtSecret: string): RequestHandler {
+  const key = new TextEncoder().encode(jwtSecret);
+  // Tokens already verified, with their expiry: a client polls with the same token many times,
+  // and the signature check is the costliest step of an accept. Only successes are kept.
+  const verified = new Map<string, { userId: number; expiresAt: number }>();
+  return async (req, res, next) => {
+    const header = req.get('authorization');
+    if (header === undefined) {
+      throw new AppError('UNAUTHENTICATED', {
+        detail: 'Send Authorization: Bearer <token>',
+        headers: { 'WWW-Authenticate': 'Bearer' },
+      });
+    }
+    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i.exec(header);
+    if (!match?.[1]) throw unauthenticated('The Authorization header is not a Bearer JWT');
+    const token = match[1];
+    const known = verified.get(token);
+    if (known && known.expiresAt > Date.now()) {
+      res.locals.userId = known.userId;
+      next();
+      return;
+    }
+    let sub: unknown;
+    let exp: unknown;
+    try {
+      const { payload } = await jwtVerify(token, key, {
+        algorithms: ['HS256'],
+        requiredClaims: ['exp', 'sub'],
+      });
+      sub = payload.sub;
+      exp = payload.exp;
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) throw unauthenticated('The token has expired');
+      throw unauthenticated('The token is invalid');
+    }
+    if (typeof sub !== 'string' || !USER_ID.test(sub) || !Number.isSafeInteger(Number(sub))) {
+      throw unauthenticated('The token subject is not a user id');
+    }
+    res.locals.userId = Number(sub);
+    if (typeof exp === 'number') {
+      if (verified.size >= VERIFIED_TOKENS_KEPT) verified.clear();
+      verified.set(token, { userId: Number(sub), expiresAt: exp * 1_000 });
+    }
+    next();
+  };
+}
+
+/** Bounds the verified-token memo; clearing it all at once is simpler than an LRU and rare. */
+const VERIFIED_TOKENS_KEPT = 50_000;
+
+export function userIdOf(res: Response): number {
+  const id: unknown = res.locals.userId;
+  if (typeof id !== 'number') throw new Error('requireUser must run before this handler');
+  return id;
+}

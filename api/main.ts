@@ -1,0 +1,61 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig } from '../shared/config';
+import { createSequelizeFromConfig } from '../shared/db/sequelize';
+import { createLogger } from '../shared/logger';
+import { onShutdownSignal } from '../shared/process';
+import { createQueues } from '../shared/queues';
+import { createRedis } from '../shared/redis';
+import { createApp } from './app';
+import { buildAppDeps, stopAppDeps } from './wiring';
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => {
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+const REDIS_START_WAIT_MS = 5_000;
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, service: 'api' });
+  const sequelize = createSequelizeFromConfig(config);
+  const redis = createRedis(config.redis.url, 'command', logger, {
+    commandTimeout: config.redisCommandTimeoutMs,
+  });
+
+  // Requests fail fast while Redis is down (no offline queue), so give the first connection a
+  // moment before taking traffic; if Redis is down at start, start anyway and answer 503.
+  if (redis.status !== 'ready') {
+    await Promise.race([once(redis, 'ready').catch(() => undefined), sleep(REDIS_START_WAIT_MS)]);
+  }
+
+  const queues = createQueues(redis, config.redis.prefix, config.jobs, logger);
+  const deps = buildAppDeps({ config, logger, sequelize, redis, queues });
+  const app = createApp(deps);
+
+  const server = app.listen(config.port, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    logger.info('api listening', { port, docs: `http://localhost:${port}/docs` });
+  });
+  server.keepAliveTimeout = 65_000;
+
+  onShutdownSignal(logger, config.shutdownTimeoutMs, async () => {
+    // Stop accepting, let in-flight requests finish, then release the clients we created.
+    await closeServer(server);
+    stopAppDeps(deps);
+    await queues.close();
+    await Promise.allSettled([sequelize.close(), redis.quit()]);
+  });
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { limitQuery } from '../http/schemas';
+import { MAX_ITEM_QUANTITY, MAX_ORDER_ITEMS } from '../../shared/queues/orders';
+
+const safeId = z
+  .number()
+  .int('must be an integer')
+  .positive('must be a positive integer')
+  .max(Number.MAX_SAFE_INTEGER, 'is too large');
+
+export const placeOrderBody = z
+  .strictObject({
+    items: z
+      .array(
+        z.strictObject({
+          productId: safeId,
+          quantity: z.number().int('must be an integer').min(1).max(MAX_ITEM_QUANTITY),
+        }),
+      )
+      .min(1)
+      .max(MAX_ORDER_ITEMS),
+  })
+  .superRefine((body, ctx) => {
+    const seen = new Set<number>();
+    body.items.forEach((item, index) => {
+      if (seen.has(item.productId)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['items', index, 'productId'],
+          message: 'repeats a productId already in the order',
+        });
+      }
+      seen.add(item.productId);
+    });
+  })
+  .meta({ id: 'PlaceOrder' });
+
+/** Keyset cursor over (createdAt, id), newest first: base64url of `v1:<ms>:<uuid>`. */
+export function encodeOrderCursor(createdAt: string, id: string): string {
+  return Buffer.from(`v1:${Date.parse(createdAt)}:${id}`).toString('base64url');
+}
+
+const cursorShape = /^v1:(\d{1,15}):([0-9a-f-]{36})$/;
+
+export const listOrdersQuery = z.object({
+  limit: limitQuery,
+  cursor: z
+    .string()
+    .optional()
+    .transform((cursor, ctx) => {
+      if (cursor === undefined) return null;
+      const match = /^[A-Za-z0-9_-]{1,128}$/.test(cursor)
+        ? cursorShape.exec(Buffer.from(cursor, 'base64url').toString('utf8'))
+        : null;
+      if (!match?.[1] || !match[2]) {
+        ctx.addIssue({ code: 'custom', message: 'is not a cursor this API returned' });
+        return z.NEVER;
+      }
+      return { createdAt: new Date(Number(match[1])), id: match[2] };
+    }),
+});
+
+const orderItem = z.object({
+  productId: z.number().int(),
+  quantity: z.number().int(),
+  unitPrice: z.number().int().nullable(),
+  subtotal: z.number().int().nullable(),
+});
+
+export const orderResponse = z
+  .object({
+    orderId: z.uuid(),
+    userId: z.number().int(),
+    status: z.enum(['PENDING', 'PROCESSING', 'PAID', 'FAILED', 'ON_HOLD']),
+    items: z.array(orderItem),
+    totalAmount: z.number().int().nullable(),
+    failureCode: z
+      .enum(['INSUFFICIENT_STOCK', 'INSUFFICIENT_BALANCE', 'PRODUCT_NOT_FOUND'])
+      .nullable(),
+    createdAt: z.iso.datetime(),
+    paidAt: z.iso.datetime().nullable(),
+    updatedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'Order' });
+
+export const orderListResponse = z
+  .object({ items: z.array(orderResponse), nextCursor: z.string().nullable() })
+  .meta({ id: 'OrderList' });
+
+export const orderAcceptedResponse = z
+  .object({ orderId: z.uuid(), status: z.literal('PENDING'), statusUrl: z.string() })
+  .meta({ id: 'OrderAccepted' });

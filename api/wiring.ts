@@ -1,0 +1,102 @@
+import type { Redis } from 'ioredis';
+import type { Sequelize } from 'sequelize';
+import type { Config } from '../shared/config';
+import { createChargesRepository } from '../shared/db/repositories/charges';
+import { createOrdersRepository } from '../shared/db/repositories/orders';
+import { createProductsRepository } from '../shared/db/repositories/products';
+import { createUsersRepository } from '../shared/db/repositories/users';
+import type { Logger } from '../shared/logger';
+import { createMetrics, observeBreaker, observePool, observeQueues } from '../shared/metrics';
+import type { PipelineQueues } from '../shared/queues';
+import { CHARGES_QUEUE } from '../shared/queues/charges';
+import { ORDERS_QUEUE } from '../shared/queues/orders';
+import { createAdmission } from '../shared/resilience/admission';
+import { breakerSettings, createDbBreaker, guarded } from '../shared/resilience/breaker';
+import { createTrackingStore } from '../shared/tracking/store';
+import type { AppDeps } from './app';
+import { bullBoardRouter } from './admin/bull-board';
+import { createCatalog } from './catalog/use-cases';
+import { createChargesService } from './charges/use-cases';
+import { createOrdersService } from './orders/use-cases';
+
+export interface ApiClients {
+  config: Config;
+  logger: Logger;
+  sequelize: Sequelize;
+  /** A `command`-role connection: fails fast while Redis is down. */
+  redis: Redis;
+  queues: PipelineQueues;
+}
+
+async function backlog(
+  queue: PipelineQueues['orders'] | PipelineQueues['charges'],
+): Promise<number> {
+  const counts = await queue.getJobCounts('wait', 'delayed', 'prioritized');
+  return (counts.wait ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0);
+}
+
+/**
+ * Repositories and use-cases over clients someone else created (and will close). Database
+ * reads go through one breaker, so they answer 503 at once while the database is down. The
+ * returned deps own two timers (admission control, the catalog's change feed): call
+ * `stopAppDeps(deps)` when done.
+ */
+export function buildAppDeps({ config, logger, sequelize, redis, queues }: ApiClients): AppDeps {
+  const tracking = createTrackingStore(redis, config.redis.prefix);
+  const breaker = createDbBreaker(
+    'api-db',
+    breakerSettings(config.breaker, config.breaker.apiTimeoutMs),
+    logger,
+  );
+  const metrics = createMetrics('api');
+  observeBreaker(metrics, 'api-db', breaker);
+  observePool(metrics, sequelize, config.database.poolMax);
+  observeQueues(metrics, [queues.charges, queues.orders, queues.events]);
+  return {
+    config,
+    logger,
+    metrics,
+    catalog: createCatalog({
+      products: guarded(createProductsRepository(sequelize), breaker),
+      redis,
+      prefix: config.redis.prefix,
+      logger,
+    }),
+    users: guarded(createUsersRepository(sequelize), breaker),
+    charges: createChargesService({
+      tracking,
+      queue: queues.charges,
+      charges: guarded(createChargesRepository(sequelize), breaker),
+    }),
+    orders: createOrdersService({
+      tracking,
+      queue: queues.orders,
+      orders: guarded(createOrdersRepository(sequelize), breaker),
+    }),
+    breaker,
+    bullBoard: bullBoardRouter(
+      [queues.charges, queues.orders, queues.events],
+      config.admin.readOnly,
+    ),
+    admission: createAdmission({
+      maxBacklog: config.admission.maxBacklog,
+      maxLagMs: config.admission.maxLagMs,
+      logger,
+      backlogs: async () => ({
+        [ORDERS_QUEUE]: await backlog(queues.orders),
+        [CHARGES_QUEUE]: await backlog(queues.charges),
+      }),
+    }),
+    probes: {
+      database: () => sequelize.query('SELECT 1'),
+      redis: () => redis.ping(),
+    },
+  };
+}
+
+/** Stops what buildAppDeps started (timers, breaker); the clients stay open for their owner. */
+export function stopAppDeps(deps: AppDeps): void {
+  deps.admission.stop();
+  deps.catalog.stop();
+  deps.breaker.shutdown();
+}
