@@ -1,0 +1,192 @@
+import { MetricsTime, Queue, Worker, type ConnectionOptions } from 'bullmq';
+import type { Sequelize } from 'sequelize';
+import type { Config } from '../shared/config';
+import { createBalancesRepository } from '../shared/db/repositories/balances';
+import { createChargesRepository } from '../shared/db/repositories/charges';
+import { createEventsRepository } from '../shared/db/repositories/events';
+import { createOrdersRepository } from '../shared/db/repositories/orders';
+import { createProductsRepository } from '../shared/db/repositories/products';
+import { refreshTopSellers } from '../shared/catalog/top-sellers';
+import { createStockRepository } from '../shared/db/repositories/stock';
+import type { Logger } from '../shared/logger';
+import {
+  createMetrics,
+  observeBreaker,
+  observePool,
+  observeQueues,
+  type Metrics,
+} from '../shared/metrics';
+import { CHARGES_QUEUE } from '../shared/queues/charges';
+import { ORDERS_QUEUE } from '../shared/queues/orders';
+import { breakerSettings, createDbBreaker, type DbBreaker } from '../shared/resilience/breaker';
+import type { TrackingStore } from '../shared/tracking/store';
+import { chargeStep } from './charges/step';
+import { startEventDelivery, type EventDeliveryOptions } from './events/start';
+import { orderStep } from './orders/step';
+import { pipelineProcessor, putOnHold, type PipelineStep } from './pipeline';
+import { watchWorker, type WatchedWorker } from './watchdog';
+
+export interface WorkerClients {
+  config: Config;
+  logger: Logger;
+  sequelize: Sequelize;
+  /** Connection for the BullMQ workers (role `worker`: maxRetriesPerRequest null). */
+  connection: ConnectionOptions;
+  tracking: TrackingStore;
+}
+
+export interface RunningWorkers {
+  /** The workers as they are now (the watchdog may have replaced one). */
+  workers(): Worker[];
+  queues: Queue[];
+  metrics: Metrics;
+  breaker: DbBreaker;
+  /** Stops taking jobs and waits for the active ones; idempotent. */
+  close(): Promise<void>;
+}
+
+function startWorker<J, V extends { status: string; createdAt: string }>(
+  queueName: string,
+  step: PipelineStep<J, V>,
+  breaker: DbBreaker,
+  metrics: Metrics,
+  { config, logger, connection, tracking }: WorkerClients,
+  concurrency = config.worker.concurrency,
+): { queue: Queue; watched: WatchedWorker } {
+  const queue = new Queue(queueName, { connection, prefix: config.redis.prefix });
+  queue.on('error', (error) => {
+    logger.warn('queue error', { queue: queueName, error: error.message });
+  });
+  const processor = pipelineProcessor(step, {
+    tracking,
+    logger,
+    breaker,
+    metrics,
+    pauseQueue: (ms) => queue.rateLimit(ms),
+  });
+
+  const create = () => {
+    const worker = new Worker(queueName, processor, {
+      connection,
+      prefix: config.redis.prefix,
+      concurrency,
+      lockDuration: config.worker.lockMs,
+      stalledInterval: config.worker.lockMs,
+      // Processing is idempotent, so a job whose worker died may safely run again.
+      maxStalledCount: 5,
+      // Per-minute completed/failed counts for `npm run ops -- queues`.
+      metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
+    });
+    worker.on('error', (error) => {
+      logger.warn('worker error', { queue: queueName, error: error.message });
+    });
+    worker.on('failed', (job, error) => {
+      // Jobs failed outside the processor (stalled too often) still must not vanish.
+      if (job && /stalled/i.test(error.message)) {
+        const parsed = step.schema.safeParse(job.data);
+        if (parsed.success)
+          void putOnHold(step, { tracking, logger, metrics }, queueName, parsed.data);
+      }
+    });
+    return worker;
+  };
+
+  const watched = watchWorker({
+    create,
+    queue,
+    logger,
+    idleExpected: () => breaker.state !== 'closed',
+  });
+  return { queue, watched };
+}
+
+const TOP_PERIOD_MS = 30_000;
+
+/** Tuning of one worker process beyond its config (tests shorten event delays with it). */
+export interface WorkerOptions {
+  events?: Partial<EventDeliveryOptions>;
+}
+
+/**
+ * The charge, order and event workers of one worker process, behind one database breaker.
+ */
+export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}): RunningWorkers {
+  const { sequelize, config, logger } = clients;
+  const breaker = createDbBreaker(
+    'worker-db',
+    breakerSettings(config.breaker, config.breaker.workerTimeoutMs),
+    logger,
+  );
+  const metrics = createMetrics('workers');
+  observeBreaker(metrics, 'worker-db', breaker);
+  observePool(metrics, sequelize, config.database.poolMax);
+  const events = startEventDelivery({ ...clients, breaker, metrics }, options.events);
+  const balances = createBalancesRepository(sequelize);
+  const started = [
+    startWorker(
+      CHARGES_QUEUE,
+      chargeStep({ sequelize, balances, charges: createChargesRepository(sequelize) }),
+      breaker,
+      metrics,
+      clients,
+    ),
+    startWorker(
+      ORDERS_QUEUE,
+      orderStep({
+        sequelize,
+        balances,
+        orders: createOrdersRepository(sequelize),
+        stock: createStockRepository(sequelize),
+        events: createEventsRepository(sequelize),
+        eventRecorded: (eventId) => {
+          events.relay.recorded(eventId);
+        },
+      }),
+      breaker,
+      metrics,
+      clients,
+      // More orders in hand make bigger batches: one commit for many orders.
+      clients.config.worker.ordersInFlight,
+    ),
+  ];
+
+  const queues: Queue[] = [...started.map((s) => s.queue), events.queue];
+  observeQueues(metrics, queues);
+
+  // The top-sellers ranking is precomputed here every 30 s (one process per period does it),
+  // so API requests never aggregate orders.
+  const products = createProductsRepository(sequelize);
+  const refreshTop = () =>
+    breaker
+      .run(() =>
+        refreshTopSellers(clients.tracking.redis, config.redis.prefix, products, TOP_PERIOD_MS),
+      )
+      .catch((error: unknown) => {
+        logger.debug('top sellers refresh skipped', { error: String(error) });
+      });
+  const topTimer = setInterval(() => void refreshTop(), TOP_PERIOD_MS);
+  topTimer.unref();
+  void refreshTop();
+
+  let closing: Promise<void> | undefined;
+  return {
+    workers: () => {
+      const delivery = events.worker();
+      return [...started.map((s) => s.watched.current()), ...(delivery ? [delivery] : [])];
+    },
+    queues,
+    metrics,
+    breaker,
+    close() {
+      closing ??= (async () => {
+        clearInterval(topTimer);
+        await Promise.allSettled(started.map((s) => s.watched.close()));
+        // After the order workers: no event can be recorded any more, so none is left behind.
+        await events.close();
+        await Promise.allSettled(started.map((s) => s.queue.close()));
+        breaker.shutdown();
+      })();
+      return closing;
+    },
+  };
+}
