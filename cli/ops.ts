@@ -1,0 +1,181 @@
+import type { Queue } from 'bullmq';
+import { loadConfig, type Config } from '../shared/config';
+import { createChargesRepository } from '../shared/db/repositories/charges';
+import { createEventsRepository } from '../shared/db/repositories/events';
+import { createOrdersRepository } from '../shared/db/repositories/orders';
+import { createSequelizeFromConfig } from '../shared/db/sequelize';
+import { createLogger } from '../shared/logger';
+import { createQueues, type PipelineQueues } from '../shared/queues';
+import { createRedis } from '../shared/redis';
+import { createTrackingStore } from '../shared/tracking/store';
+import { runEvents, runReplayEvents } from './ops/events';
+import { runQueues, runListOnHold, runPause, runRetryFailed } from './ops/queues';
+import { runReconcile } from './ops/reconcile';
+import { runReplayOnHold } from './ops/replay-on-hold';
+
+const HELP = `usage: npm run ops -- <command> [queue]
+
+  reconcile          check every contract invariant against the database; prints what
+                     drifted and exits 1 if anything did
+  queues             depth per state, completed/failed per minute, oldest waiting job
+  on-hold            list ON_HOLD (failed) jobs with the reason of their last failure
+  replay-on-hold     re-queue every ON_HOLD charge and order (failed jobs, and ON_HOLD rows
+                     whose job is gone); applying them stays exactly-once
+  retry-failed <q>   move the failed jobs of queue <q> back to waiting, attempts reset
+  pause <q>          stop workers taking new jobs from queue <q> (active ones finish)
+  resume <q>         let them take jobs again
+  events             order events to the data platform: counts by status, oldest
+                     undelivered, the latest DEAD ones with their last error
+  replay-events      DEAD events back to PENDING with fresh attempts, re-queued; failed
+                     jobs of the events queue retried
+  help               this text
+
+queues: charges, orders, events`;
+
+const out = (line: string) => {
+  process.stdout.write(`${line}\n`);
+};
+
+type Command = (config: Config, arg: string | undefined) => Promise<number>;
+
+/** Runs `work` with queues over a Redis connection it opens and closes. */
+async function withQueues(
+  config: Config,
+  work: (queues: PipelineQueues, redis: ReturnType<typeof createRedis>) => Promise<number>,
+) {
+  const logger = createLogger({ level: 'error', service: 'ops' });
+  const redis = createRedis(config.redis.url, 'worker', logger);
+  const queues = createQueues(redis, config.redis.prefix, config.jobs, logger);
+  try {
+    return await work(queues, redis);
+  } finally {
+    await queues.close();
+    await redis.quit();
+  }
+}
+
+function pick(queues: PipelineQueues, name: string | undefined): Queue {
+  const queue =
+    name === 'charges'
+      ? queues.charges
+      : name === 'orders'
+        ? queues.orders
+        : name === 'events'
+          ? queues.events
+          : undefined;
+  if (!queue) {
+    throw new UsageError(`name a queue: charges, orders or events (got ${name ?? 'nothing'})`);
+  }
+  return queue as Queue;
+}
+
+class UsageError extends Error {}
+
+const all = (queues: PipelineQueues) => [queues.charges, queues.orders] as Queue[];
+
+const commands: Record<string, Command> = {
+  async reconcile(config) {
+    const sequelize = createSequelizeFromConfig(config);
+    try {
+      return (await runReconcile(sequelize, out)) === 0 ? 0 : 1;
+    } finally {
+      await sequelize.close();
+    }
+  },
+  queues: (config) =>
+    withQueues(config, async (queues) => {
+      await runQueues(all(queues), out);
+      return 0;
+    }),
+  'on-hold': (config) =>
+    withQueues(config, async (queues) => {
+      await runListOnHold(all(queues), out);
+      return 0;
+    }),
+  'retry-failed': (config, name) =>
+    withQueues(config, async (queues) => {
+      await runRetryFailed(pick(queues, name), out);
+      return 0;
+    }),
+  pause: (config, name) =>
+    withQueues(config, async (queues) => {
+      await runPause(pick(queues, name), true, out);
+      return 0;
+    }),
+  resume: (config, name) =>
+    withQueues(config, async (queues) => {
+      await runPause(pick(queues, name), false, out);
+      return 0;
+    }),
+  events: (config) =>
+    withQueues(config, async (queues) => {
+      const sequelize = createSequelizeFromConfig(config);
+      try {
+        await runEvents({ events: createEventsRepository(sequelize), queue: queues.events }, out);
+        return 0;
+      } finally {
+        await sequelize.close();
+      }
+    }),
+  'replay-events': (config) =>
+    withQueues(config, async (queues) => {
+      const sequelize = createSequelizeFromConfig(config);
+      try {
+        await runReplayEvents(
+          { events: createEventsRepository(sequelize), queue: queues.events },
+          out,
+        );
+        return 0;
+      } finally {
+        await sequelize.close();
+      }
+    }),
+  'replay-on-hold': (config) =>
+    withQueues(config, async (queues, redis) => {
+      const sequelize = createSequelizeFromConfig(config);
+      try {
+        await runReplayOnHold(
+          {
+            queues,
+            tracking: createTrackingStore(redis, config.redis.prefix),
+            onHoldOrders: () => createOrdersRepository(sequelize).onHoldJobs(),
+            onHoldCharges: () => createChargesRepository(sequelize).onHoldJobs(),
+          },
+          out,
+        );
+        return 0;
+      } finally {
+        await sequelize.close();
+      }
+    }),
+};
+
+async function main(): Promise<number> {
+  const [name = 'help', arg] = process.argv.slice(2);
+  if (name === 'help' || name === '--help' || name === '-h') {
+    out(HELP);
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`unknown command: ${name}\n\n${HELP}\n`);
+    return 2;
+  }
+  try {
+    return await command(loadConfig(), arg);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);

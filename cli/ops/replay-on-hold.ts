@@ -1,0 +1,77 @@
+import type { Job } from 'bullmq';
+import type { PipelineQueues } from '../../shared/queues';
+import type { TrackedKind, TrackingStore } from '../../shared/tracking/store';
+import { unappliedChargeView, unappliedOrderView } from '../../shared/views';
+import type { ChargeJob } from '../../shared/queues/charges';
+import type { OrderJob } from '../../shared/queues/orders';
+
+export interface ReplayDeps {
+  queues: PipelineQueues;
+  tracking: TrackingStore;
+  onHoldOrders(): Promise<OrderJob[]>;
+  onHoldCharges(): Promise<ChargeJob[]>;
+}
+
+/** The part of a BullMQ queue replaying needs. */
+interface ReplayableQueue<J> {
+  add(name: string, data: J, opts: { jobId: string }): Promise<unknown>;
+  getJob(id: string): Promise<unknown>;
+  getFailed(start: number, end: number): Promise<Job[]>;
+}
+
+async function replayQueue<J>(
+  kind: TrackedKind,
+  queue: ReplayableQueue<J>,
+  recorded: J[],
+  idOf: (job: J) => string,
+  pendingView: (job: J) => object,
+  tracking: TrackingStore,
+  out: (line: string) => void,
+): Promise<number> {
+  let replayed = 0;
+  // Failed jobs are the ON_HOLD ones: business failures complete, they never fail.
+  for (const job of await queue.getFailed(0, -1)) {
+    const data = job.data as J;
+    await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+    await tracking.transition(kind, idOf(data), 'PENDING', pendingView(data));
+    replayed++;
+    out(`  ${kind} ${idOf(data)} re-queued`);
+  }
+  // ON_HOLD rows whose job is gone (Redis lost it, or retention expired): enqueue them anew.
+  for (const data of recorded) {
+    const id = idOf(data);
+    if (await queue.getJob(id)) continue;
+    await queue.add(kind, data, { jobId: id });
+    await tracking.transition(kind, id, 'PENDING', pendingView(data));
+    replayed++;
+    out(`  ${kind} ${id} re-enqueued from the database`);
+  }
+  return replayed;
+}
+
+/** Re-queues every ON_HOLD charge and order; processing them stays exactly-once. */
+export async function runReplayOnHold(
+  deps: ReplayDeps,
+  out: (line: string) => void,
+): Promise<number> {
+  const charges = await replayQueue(
+    'charge',
+    deps.queues.charges,
+    await deps.onHoldCharges(),
+    (job) => job.chargeId,
+    (job) => unappliedChargeView(job, 'PENDING'),
+    deps.tracking,
+    out,
+  );
+  const orders = await replayQueue(
+    'order',
+    deps.queues.orders,
+    await deps.onHoldOrders(),
+    (job) => job.orderId,
+    (job) => unappliedOrderView(job, 'PENDING'),
+    deps.tracking,
+    out,
+  );
+  out(`replay-on-hold: ${charges} charge(s) and ${orders} order(s) re-queued`);
+  return charges + orders;
+}

@@ -1,0 +1,64 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { loadConfig } from '../shared/config';
+import { createLogger } from '../shared/logger';
+import { prepareDatabase } from './prepare-database';
+
+/**
+ * A capped heap keeps a busy process near its working set: without it V8 lets the heap grow to
+ * hundreds of MiB before collecting (measured: 300 MiB vs 140 MiB at full load, and more
+ * throughput capped). Same flags as `npm run start:api` / `start:workers` and the image.
+ */
+const HEAP_FLAGS = ['--max-old-space-size=160', '--max-semi-space-size=8'];
+
+/**
+ * `npm start`: migrate, seed when the catalog is empty (unless SEED_DEMO=false), then run one
+ * API and one worker process. Signals are forwarded; if either child dies, the other is
+ * stopped and this exits non-zero so a process manager can restart the whole.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, service: 'start' });
+  await prepareDatabase(config, logger, config.seedDemo ? 'when-empty' : 'never');
+
+  const dist = path.resolve(__dirname, '..');
+  const children = new Map<string, ChildProcess>();
+  let stopping = false;
+
+  const stopAll = (signal: NodeJS.Signals) => {
+    for (const child of children.values()) if (child.exitCode === null) child.kill(signal);
+  };
+
+  for (const [name, entry] of [
+    ['api', 'api/main.js'],
+    ['workers', 'workers/main.js'],
+  ] as const) {
+    const child = spawn(process.execPath, [...HEAP_FLAGS, path.join(dist, entry)], {
+      stdio: 'inherit',
+    });
+    children.set(name, child);
+    child.on('exit', (code, signal) => {
+      children.delete(name);
+      if (!stopping) {
+        logger.error('child exited unexpectedly: stopping the rest', { name, code, signal });
+        stopping = true;
+        process.exitCode = 1;
+        stopAll('SIGTERM');
+      }
+      if (children.size === 0) process.exit(process.exitCode ?? 0);
+    });
+  }
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      // A second signal reaches the children too, and they exit at once.
+      stopping = true;
+      stopAll(signal);
+    });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
