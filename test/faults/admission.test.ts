@@ -1,0 +1,59 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createQueues } from '../../shared/queues';
+import { expectProblem, request } from '../harness/http';
+import { insertProduct, newKey, usePipelineWorld } from '../harness/pipeline';
+
+// No workers: whatever is accepted stays in the backlog.
+const world = usePipelineWorld(
+  { ADMISSION_MAX_BACKLOG: '5', ADMISSION_MAX_LAG_MS: '200' },
+  { workers: false },
+);
+
+const accept = async (path: '/api/orders' | '/api/charges') =>
+  request(world.api.baseUrl, 'POST', path, {
+    token: await world.ctx.tokenFor(1),
+    body: path === '/api/orders' ? { items: [{ productId: 1, quantity: 1 }] } : { amount: 100 },
+    headers: { 'idempotency-key': newKey() },
+  });
+
+beforeAll(async () => {
+  await insertProduct(world.ctx, { id: 1, price: 100, stock: 100 });
+});
+
+describe('Admission control', () => {
+  it('When the orders backlog passes its limit, then new orders get 503 OVERLOADED with Retry-After, and charges are still accepted', async () => {
+    for (let i = 0; i < 8; i++) expect((await accept('/api/orders')).status).toBe(202);
+    // The backlog is counted in the background, not per request.
+    await sleep(1_200);
+    const refused = await accept('/api/orders');
+    expectProblem(refused, 503, 'OVERLOADED');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await accept('/api/charges')).status).toBe(202);
+
+    // Refused requests left nothing behind: the backlog is what was accepted.
+    const { orders, close } = createQueues(
+      world.ctx.redis,
+      world.ctx.config.redis.prefix,
+      world.ctx.config.jobs,
+      world.ctx.logger,
+    );
+    try {
+      expect(await orders.getWaitingCount()).toBe(8);
+    } finally {
+      await close();
+    }
+  });
+
+  it('When the event loop is blocked past its limit, then accepts are refused until it recovers', async () => {
+    await sleep(600);
+    const blockedUntil = Date.now() + 700;
+    while (Date.now() < blockedUntil) {
+      // Busy-wait: the API shares this event loop, as a saturated process would.
+    }
+    // The overdue refresh runs first and records the stall.
+    await sleep(100);
+    expectProblem(await accept('/api/charges'), 503, 'OVERLOADED');
+    await sleep(1_200);
+    expect((await accept('/api/charges')).status).toBe(202);
+  });
+});

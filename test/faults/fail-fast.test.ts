@@ -1,0 +1,138 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import type { Sequelize } from 'sequelize';
+import { FaultProxy } from '../../load/chaos/proxy';
+import { createSequelize } from '../../shared/db/sequelize';
+import { createRedis } from '../../shared/redis';
+import {
+  createTestContext,
+  startApiOver,
+  type RunningApi,
+  type TestContext,
+} from '../harness/context';
+import { expectProblem, request } from '../harness/http';
+import { insertProduct, newKey } from '../harness/pipeline';
+
+/**
+ * The API in front of MariaDB and Redis through fault proxies this file owns. "Fast" here is
+ * behaviour, not performance: a dependency that is gone must turn into a 503 promptly, never
+ * into a hanging request. The bound is generous (1.5 s) on purpose.
+ */
+const PROMPT_MS = 1_500;
+
+let ctx: TestContext;
+let dbProxy: FaultProxy;
+let redisProxy: FaultProxy;
+let sequelize: Sequelize;
+let redis: Redis;
+let api: RunningApi;
+
+beforeAll(async () => {
+  ctx = await createTestContext({
+    API_DB_TIMEOUT_MS: '300',
+    DB_BREAKER_VOLUME: '3',
+    DB_BREAKER_RESET_MS: '500',
+    REDIS_COMMAND_TIMEOUT_MS: '300',
+  });
+  await insertProduct(ctx, { id: 1, price: 100, stock: 10 });
+  dbProxy = await FaultProxy.start(Number(new URL(ctx.config.database.url).port || 3306));
+  redisProxy = await FaultProxy.start(Number(new URL(ctx.config.redis.url).port || 6379));
+  const dbUrl = new URL(ctx.config.database.url);
+  dbUrl.port = String(dbProxy.port);
+  const redisUrl = new URL(ctx.config.redis.url);
+  redisUrl.port = String(redisProxy.port);
+  sequelize = createSequelize(dbUrl.toString(), { poolMax: 5, connectTimeoutMs: 1_000 });
+  redis = createRedis(redisUrl.toString(), 'command', ctx.logger, { commandTimeout: 300 });
+  api = await startApiOver({ config: ctx.config, logger: ctx.logger, sequelize, redis });
+});
+
+afterAll(async () => {
+  await api.close();
+  await sequelize.close();
+  redis.disconnect();
+  await dbProxy.close();
+  await redisProxy.close();
+  await ctx.destroy();
+});
+
+async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> {
+  const started = performance.now();
+  const result = await work();
+  return { result, ms: performance.now() - started };
+}
+
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(50);
+  }
+}
+
+describe('Database gone', () => {
+  it.each(['refuse', 'hang'] as const)(
+    'When the database is cut (%s), then reads answer 503 SERVICE_UNAVAILABLE with Retry-After promptly, and recover by themselves',
+    async (mode) => {
+      const token = await ctx.tokenFor(2);
+      const read = () => request(api.baseUrl, 'GET', '/api/balance', { token });
+      expect((await read()).status).toBe(200);
+      dbProxy.cut(mode);
+      for (let i = 0; i < 6; i++) {
+        const { result, ms } = await timed(read);
+        expectProblem(result, 503, 'SERVICE_UNAVAILABLE');
+        expect(result.headers.get('retry-after')).toMatch(/^\d+$/);
+        expect(ms).toBeLessThan(PROMPT_MS);
+      }
+      // Readiness names what is down.
+      const ready = await request<{ detail: string }>(api.baseUrl, 'GET', '/readyz');
+      expect(ready.status).toBe(503);
+      expect(ready.body.detail).toMatch(/database/);
+
+      await dbProxy.restore();
+      await waitUntil(async () => (await read()).status === 200);
+    },
+  );
+
+  it('When the database is down, then products already cached keep being served', async () => {
+    expect((await request(api.baseUrl, 'GET', '/api/products/1')).status).toBe(200);
+    dbProxy.cut('refuse');
+    try {
+      // Past the cache's freshness: the reload fails, and the last good copy is served.
+      await sleep(2_500);
+      const response = await request<{ id: number }>(api.baseUrl, 'GET', '/api/products/1');
+      expect(response.status).toBe(200);
+      expect(response.body.id).toBe(1);
+    } finally {
+      await dbProxy.restore();
+    }
+  });
+});
+
+describe('Redis gone', () => {
+  it.each(['refuse', 'hang'] as const)(
+    'When Redis is cut (%s), then accepts answer 503 SERVICE_UNAVAILABLE promptly, and recover by themselves',
+    async (mode) => {
+      const token = await ctx.tokenFor(1);
+      const accept = () =>
+        request(api.baseUrl, 'POST', '/api/orders', {
+          token,
+          body: { items: [{ productId: 1, quantity: 1 }] },
+          headers: { 'idempotency-key': newKey() },
+        });
+      expect((await accept()).status).toBe(202);
+      redisProxy.cut(mode);
+      for (let i = 0; i < 3; i++) {
+        const { result, ms } = await timed(accept);
+        expectProblem(result, 503, 'SERVICE_UNAVAILABLE');
+        expect(result.headers.get('retry-after')).toMatch(/^\d+$/);
+        expect(ms).toBeLessThan(PROMPT_MS);
+      }
+      const ready = await request<{ detail: string }>(api.baseUrl, 'GET', '/readyz');
+      expect(ready.status).toBe(503);
+      expect(ready.body.detail).toMatch(/redis/);
+
+      await redisProxy.restore();
+      await waitUntil(async () => (await accept()).status === 202);
+    },
+  );
+});

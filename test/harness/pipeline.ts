@@ -1,0 +1,172 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { createRedis } from '../../shared/redis';
+import { createTrackingStore } from '../../shared/tracking/store';
+import { startWorkers, type RunningWorkers } from '../../workers/wiring';
+import { createTestContext, startApi, type RunningApi, type TestContext } from './context';
+import { request } from './http';
+
+/** In-process charge and order workers over the context's database and Redis. */
+export async function startInProcessWorkers(
+  ctx: TestContext,
+): Promise<RunningWorkers & { redis: Redis }> {
+  const redis = createRedis(ctx.config.redis.url, 'worker', ctx.logger);
+  const running = startWorkers({
+    config: ctx.config,
+    logger: ctx.logger,
+    sequelize: ctx.sequelize,
+    connection: redis,
+    tracking: createTrackingStore(redis, ctx.config.redis.prefix),
+  });
+  await Promise.all(running.workers().map((w) => w.waitUntilReady()));
+  return {
+    ...running,
+    redis,
+    async close() {
+      await running.close();
+      await redis.quit();
+    },
+  };
+}
+
+export interface PipelineWorld {
+  readonly ctx: TestContext;
+  readonly api: RunningApi;
+}
+
+/** This file's database, Redis prefix, app and workers (in-process unless `workers: false`). */
+export function usePipelineWorld(
+  overrides: Record<string, string> = {},
+  options: { workers?: boolean } = {},
+): PipelineWorld {
+  let ctx: TestContext | undefined;
+  let api: RunningApi | undefined;
+  let workers: RunningWorkers | undefined;
+  beforeAll(async () => {
+    ctx = await createTestContext(overrides);
+    api = await startApi(ctx);
+    if (options.workers !== false) workers = await startInProcessWorkers(ctx);
+  });
+  afterAll(async () => {
+    await workers?.close();
+    await api?.close();
+    await ctx?.destroy();
+  });
+  return {
+    get ctx() {
+      if (!ctx) throw new Error('only inside tests');
+      return ctx;
+    },
+    get api() {
+      if (!api) throw new Error('only inside tests');
+      return api;
+    },
+  };
+}
+
+let keySeq = 0;
+/** A fresh Idempotency-Key. */
+export const newKey = (label = 'k'): string =>
+  `${label}-${Date.now()}-${++keySeq}-${Math.random().toString(36).slice(2)}`;
+
+export async function insertProduct(
+  ctx: TestContext,
+  product: { id: number; price: number; stock: number; name?: string },
+): Promise<void> {
+  await ctx.sequelize.query(
+    'INSERT INTO products (id, name, description, price, stock) VALUES (?, ?, ?, ?, ?)',
+    {
+      replacements: [
+        product.id,
+        product.name ?? `Product ${product.id}`,
+        '',
+        product.price,
+        product.stock,
+      ],
+    },
+  );
+}
+
+export interface Submitted {
+  status: number;
+  id: string;
+  statusUrl: string;
+  replayed: boolean;
+}
+
+export async function submitCharge(
+  baseUrl: string,
+  token: string,
+  amount: unknown,
+  key = newKey('charge'),
+): Promise<Submitted> {
+  const response = await request<{ chargeId: string; statusUrl: string }>(
+    baseUrl,
+    'POST',
+    '/api/charges',
+    {
+      token,
+      body: { amount },
+      headers: { 'idempotency-key': key },
+    },
+  );
+  return {
+    status: response.status,
+    id: response.body.chargeId,
+    statusUrl: response.body.statusUrl,
+    replayed: response.headers.get('idempotent-replayed') === 'true',
+  };
+}
+
+export async function submitOrder(
+  baseUrl: string,
+  token: string,
+  items: { productId: number; quantity: number }[],
+  key = newKey('order'),
+): Promise<Submitted> {
+  const response = await request<{ orderId: string; statusUrl: string }>(
+    baseUrl,
+    'POST',
+    '/api/orders',
+    {
+      token,
+      body: { items },
+      headers: { 'idempotency-key': key },
+    },
+  );
+  return {
+    status: response.status,
+    id: response.body.orderId,
+    statusUrl: response.body.statusUrl,
+    replayed: response.headers.get('idempotent-replayed') === 'true',
+  };
+}
+
+const FINAL = new Set(['PAID', 'FAILED', 'COMPLETED']);
+
+/** Polls a status URL until the request is final (or ON_HOLD if `stopOnHold`). */
+export async function waitForFinal<T extends { status: string }>(
+  baseUrl: string,
+  token: string,
+  statusUrl: string,
+  options: { timeoutMs?: number; stopOnHold?: boolean } = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  for (;;) {
+    const response = await request<T>(baseUrl, 'GET', statusUrl, { token });
+    if (response.status !== 200)
+      throw new Error(`GET ${statusUrl} answered ${response.status}: ${response.text}`);
+    const { status } = response.body;
+    if (FINAL.has(status) || (options.stopOnHold === true && status === 'ON_HOLD'))
+      return response.body;
+    if (Date.now() > deadline) throw new Error(`${statusUrl} still ${status} after the timeout`);
+    await sleep(25);
+  }
+}
+
+/** Charges a user and waits for the charge to complete. */
+export async function fund(baseUrl: string, token: string, amount: number): Promise<void> {
+  const submitted = await submitCharge(baseUrl, token, amount);
+  const final = await waitForFinal(baseUrl, token, submitted.statusUrl);
+  if (final.status !== 'COMPLETED') throw new Error(`funding failed: ${JSON.stringify(final)}`);
+}

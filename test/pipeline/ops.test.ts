@@ -1,0 +1,169 @@
+import { createSequelize } from '../../shared/db/sequelize';
+import { createRedis } from '../../shared/redis';
+import { createTrackingStore } from '../../shared/tracking/store';
+import { startWorkers } from '../../workers/wiring';
+import { loadConfig } from '../../shared/config';
+import { createTestContext, startApi, type RunningApi, type TestContext } from '../harness/context';
+import { request } from '../harness/http';
+import {
+  fund,
+  insertProduct,
+  startInProcessWorkers,
+  submitOrder,
+  waitForFinal,
+} from '../harness/pipeline';
+import { runBuilt } from '../harness/process';
+import { uuidv7 } from '../../shared/ids';
+
+let ctx: TestContext;
+let api: RunningApi;
+
+beforeAll(async () => {
+  // Two attempts, 10 ms apart: an unreachable database puts jobs ON_HOLD within a second.
+  ctx = await createTestContext({ JOB_ATTEMPTS: '2', JOB_BACKOFF_MS: '10' });
+  api = await startApi(ctx);
+  await insertProduct(ctx, { id: 1, price: 100, stock: 100 });
+});
+
+afterAll(async () => {
+  await api.close();
+  await ctx.destroy();
+});
+
+async function ops(command: string) {
+  const proc = runBuilt('cli/ops.js', [command], { ...ctx.env, LOG_LEVEL: 'warn' });
+  const exit = await proc.waitForExit(30_000);
+  return { code: exit.code, out: proc.stdout() };
+}
+
+describe('npm run ops -- reconcile', () => {
+  it('When the data is consistent, then it reports every invariant as ok and exits 0', async () => {
+    const result = await ops('reconcile');
+    expect(result.out).toContain('reconcile: every invariant holds');
+    expect(result.code).toBe(0);
+  });
+
+  it.each([
+    [
+      'a balance changed behind the ledger',
+      'UPDATE users SET balance = balance + 1 WHERE id = 900',
+      'balance-equals-ledger-and-history',
+    ],
+    [
+      'stock sold without an order',
+      'UPDATE products SET sold_quantity = sold_quantity + 1 WHERE id = 1',
+      'stock-conservation',
+    ],
+    ['a PAID order missing its event', 'DELETE FROM order_events', 'paid-orders-complete'],
+  ])('When %s, then it names the drift and exits 1', async (_label, tamper, check) => {
+    const token = await ctx.tokenFor(900);
+    const workers = await startInProcessWorkers(ctx);
+    try {
+      await fund(api.baseUrl, token, 1_000);
+      const order = await submitOrder(api.baseUrl, token, [{ productId: 1, quantity: 1 }]);
+      expect(
+        await waitForFinal<{ status: string }>(api.baseUrl, token, order.statusUrl),
+      ).toMatchObject({ status: 'PAID' });
+    } finally {
+      await workers.close();
+    }
+    await ctx.sequelize.query(tamper);
+    const result = await ops('reconcile');
+    expect(result.code).toBe(1);
+    expect(result.out).toMatch(new RegExp(`DRIFT\\s+${check}`));
+    // Undo, so the next case starts consistent.
+    for (const table of [
+      'order_events',
+      'balance_ledger',
+      'order_items',
+      'orders',
+      'charges',
+      'users',
+    ]) {
+      await ctx.sequelize.query(`DELETE FROM ${table}`);
+    }
+    await ctx.sequelize.query('UPDATE products SET stock = 100, sold_quantity = 0 WHERE id = 1');
+  });
+});
+
+describe('ON_HOLD and npm run ops -- replay-on-hold', () => {
+  it('When every attempt fails for an infrastructure reason, then the order goes ON_HOLD (never FAILED), and replay-on-hold applies it exactly once', async () => {
+    const token = await ctx.tokenFor(901);
+    const good = await startInProcessWorkers(ctx);
+    await fund(api.baseUrl, token, 1_000);
+    await good.close();
+
+    // Workers whose database answers but has no tables: every attempt fails for an
+    // infrastructure reason that is not an outage (an outage only pauses the queue).
+    const emptyDb = `${ctx.config.database.name}_empty`;
+    await ctx.sequelize.query(`CREATE DATABASE IF NOT EXISTS \`${emptyDb}\``);
+    const brokenConfig = loadConfig({
+      ...ctx.env,
+      DATABASE_URL: ctx.config.database.url.replace(/\/[^/]*$/, `/${emptyDb}`),
+    });
+    const deadDb = createSequelize(brokenConfig.database.url, { poolMax: 2 });
+    const redis = createRedis(ctx.config.redis.url, 'worker', ctx.logger);
+    const broken = startWorkers({
+      config: brokenConfig,
+      logger: ctx.logger,
+      sequelize: deadDb,
+      connection: redis,
+      tracking: createTrackingStore(redis, ctx.config.redis.prefix),
+    });
+    const order = await submitOrder(api.baseUrl, token, [{ productId: 1, quantity: 2 }]);
+    const held = await waitForFinal<{ status: string }>(api.baseUrl, token, order.statusUrl, {
+      stopOnHold: true,
+    });
+    await broken.close();
+    await redis.quit();
+    await deadDb.close();
+    await ctx.sequelize.query(`DROP DATABASE \`${emptyDb}\``);
+    expect(held.status).toBe('ON_HOLD');
+    const polled = await request(api.baseUrl, 'GET', order.statusUrl, { token });
+    expect(polled.headers.get('retry-after')).toBe('1');
+
+    // An ON_HOLD row whose job is gone (say Redis lost it) is replayed from the database.
+    const orphanId = uuidv7();
+    await ctx.sequelize.query(
+      `INSERT INTO orders (id, user_id, status, idempotency_key, created_at) VALUES (?, 901, 'ON_HOLD', 'orphan', NOW(3))`,
+      { replacements: [orphanId] },
+    );
+    await ctx.sequelize.query(
+      'INSERT INTO order_items (order_id, product_id, quantity) VALUES (?, 1, 3)',
+      {
+        replacements: [orphanId],
+      },
+    );
+
+    const replay = await ops('replay-on-hold');
+    expect(replay.code).toBe(0);
+    expect(replay.out).toContain('0 charge(s) and 2 order(s) re-queued');
+
+    const workers = await startInProcessWorkers(ctx);
+    try {
+      expect(await waitForFinal(api.baseUrl, token, order.statusUrl)).toMatchObject({
+        status: 'PAID',
+        totalAmount: 200,
+      });
+      expect(await waitForFinal(api.baseUrl, token, `/api/orders/${orphanId}`)).toMatchObject({
+        status: 'PAID',
+        totalAmount: 300,
+      });
+    } finally {
+      await workers.close();
+    }
+    const balance = await request<{ balance: number }>(api.baseUrl, 'GET', '/api/balance', {
+      token,
+    });
+    expect(balance.body.balance).toBe(500);
+    expect((await ops('reconcile')).code).toBe(0);
+    expect((await ops('replay-on-hold')).out).toContain('0 charge(s) and 0 order(s) re-queued');
+  }, 60_000);
+
+  it('When asked for help or an unknown command, then it prints the commands', async () => {
+    expect((await ops('help')).out).toContain('replay-on-hold');
+    const unknown = runBuilt('cli/ops.js', ['frobnicate'], ctx.env);
+    expect((await unknown.waitForExit()).code).toBe(2);
+    expect(unknown.stderr()).toContain('unknown command');
+  });
+});
