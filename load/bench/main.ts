@@ -1,0 +1,300 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { signUserToken } from '../../shared/tokens';
+import { uuidv7 } from '../../shared/ids';
+import { ChaosDatabase } from '../chaos/database';
+import { ChildRunner, repoRoot } from '../chaos/processes';
+import { cannon, watchMemory, type Throughput } from './measure';
+import { rawSqlLoop, type RawSqlResult } from './raw-sql';
+import { fundUsers, seedProducts, timeToFinalise } from './setup';
+
+/**
+ * `npm run bench`: the system against hand-written baselines, all measured in this one run on
+ * this machine, so the ratios mean the same anywhere. Targets (issue "Performance"):
+ * product detail ≥ 0.9× Express, accepts ≥ 0.6× Express, orders finalised ≥ 1.0× raw SQL
+ * (many products) and ≥ 1.5× (one hot product), API memory < 200 MiB, zero errors.
+ */
+const argv = process.argv.slice(2);
+const flag = (name: string, fallback: number) => {
+  const at = argv.indexOf(`--${name}`);
+  return at >= 0 ? Number(argv[at + 1]) : fallback;
+};
+const DURATION = flag('duration', 10);
+const CONNECTIONS = flag('connections', 100);
+const ORDERS = flag('orders', 4_000);
+const SERVER = process.env.BENCH_DATABASE_SERVER ?? 'mysql://root@127.0.0.1:3306/';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const JWT_SECRET = 'bench-secret-0123456789-0123456789-abcdef';
+const USERS = 200;
+const MANY_PRODUCTS = 500;
+
+/** The heap caps the processes run with in production (npm start, the image). */
+const HEAP_FLAGS = ['--max-old-space-size=160', '--max-semi-space-size=8'];
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const dist = (entry: string) => path.join(repoRoot(), 'dist', entry);
+
+async function startServer(
+  kind: 'bare' | 'express',
+): Promise<{ runner: ChildRunner; url: string }> {
+  const runner = new ChildRunner(kind, process.execPath, [dist('load/bench/servers.js'), kind], {
+    ...process.env,
+  } as Record<string, string>);
+  const line = await runner.waitForLog('listening');
+  return { runner, url: `http://127.0.0.1:${String(line.port)}` };
+}
+
+/**
+ * The API with its stdout going to a file, as a log shipper would take it, at `level`: the
+ * cost of access logging is `info` (no line per request) against `http` (one line each).
+ */
+async function productDetailAtLogLevel(
+  env: Record<string, string>,
+  level: string,
+): Promise<Throughput> {
+  const file = path.join(tmpdir(), `bench-api-${level}-${Date.now()}.log`);
+  const out = openSync(file, 'w');
+  const child = spawn(process.execPath, [...HEAP_FLAGS, dist('api/main.js')], {
+    env: { ...env, LOG_LEVEL: level },
+    stdio: ['ignore', out, out],
+  });
+  try {
+    let port: number | undefined;
+    for (let i = 0; i < 200 && port === undefined; i++) {
+      await sleep(50);
+      const found = /"message":"api listening","port":(\d+)/.exec(readFileSync(file, 'utf8'));
+      port = found?.[1] ? Number(found[1]) : undefined;
+    }
+    if (port === undefined) throw new Error(`the API did not start (see ${file})`);
+    const url = `http://127.0.0.1:${port}/api/products/1`;
+    await fetch(url);
+    return await cannon(`API product detail, LOG_LEVEL=${level}`, {
+      url,
+      connections: CONNECTIONS,
+      duration: DURATION,
+    });
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+async function main(): Promise<void> {
+  const id = Date.now().toString(36);
+  const db = await ChaosDatabase.create(SERVER, `shop_bench_${id}`);
+  const raw = await ChaosDatabase.create(SERVER, `shop_bench_raw_${id}`);
+  const prefix = `bench-${id}`;
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    NODE_ENV: 'production',
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    REDIS_PREFIX: prefix,
+    JWT_SECRET,
+    ADMIN_PASSWORD: 'bench-admin-password',
+    // The default level: what production runs with (one line per job in the workers).
+    LOG_LEVEL: 'info',
+    PORT: '0',
+    WORKER_METRICS_PORT: '0',
+    ADMISSION_MAX_BACKLOG: '10000000',
+    ADMISSION_MAX_LAG_MS: '60000',
+  };
+  const results: Throughput[] = [];
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  try {
+    await seedProducts(db, MANY_PRODUCTS);
+    await seedProducts(raw, MANY_PRODUCTS);
+    await fundUsers(db.url, USERS);
+    await fundUsers(raw.url, USERS);
+    const tokens = await Promise.all(
+      Array.from({ length: USERS }, (_, i) => signUserToken(JWT_SECRET, i + 1, '1h')),
+    );
+
+    log('\n== baselines: the same product JSON from node:http and from an Express hello-world');
+    for (const kind of ['bare', 'express'] as const) {
+      const server = await startServer(kind);
+      results.push(
+        await cannon(`${kind} product JSON`, {
+          url: `${server.url}/api/products/1`,
+          connections: CONNECTIONS,
+          duration: DURATION,
+        }),
+      );
+      await server.runner.stop();
+    }
+
+    const api = new ChildRunner('api', process.execPath, [...HEAP_FLAGS, dist('api/main.js')], env);
+    const apiUrl = `http://127.0.0.1:${String((await api.waitForLog('api listening')).port)}`;
+    const workers = new ChildRunner(
+      'workers',
+      process.execPath,
+      [...HEAP_FLAGS, dist('workers/main.js')],
+      env,
+    );
+    await workers.waitForLog('workers started');
+    const memory = watchMemory(api.child.pid ?? 0);
+
+    log('\n== the API: cached product detail');
+    await fetch(`${apiUrl}/api/products/1`);
+    results.push(
+      await cannon('API product detail (cached)', {
+        url: `${apiUrl}/api/products/1`,
+        connections: CONNECTIONS,
+        duration: DURATION,
+      }),
+    );
+
+    log('\n== the API: order accepts (202), workers running');
+    let n = 0;
+    results.push(
+      await cannon('API order accepts', {
+        url: apiUrl,
+        connections: CONNECTIONS,
+        duration: DURATION,
+        requests: [
+          {
+            method: 'POST',
+            path: '/api/orders',
+            setupRequest: (request) => {
+              const i = n++;
+              return {
+                ...request,
+                headers: {
+                  'content-type': 'application/json',
+                  authorization: `Bearer ${tokens[i % USERS] ?? ''}`,
+                  'idempotency-key': `bench-${i}`,
+                },
+                body: JSON.stringify({
+                  items: [{ productId: 1 + (i % MANY_PRODUCTS), quantity: 1 }],
+                }),
+              };
+            },
+          },
+        ],
+      }),
+    );
+    const apiPeakMiB = memory.stop();
+    // Let the workers drain what was accepted before measuring them alone.
+    await timeToFinalise(db, redis, prefix, 0, 600_000);
+
+    log('\n== raw BullMQ add loop');
+    const rawQueue = new Queue(`bench-raw-${id}`, { connection: redis, prefix });
+    const addStarted = performance.now();
+    let added = 0;
+    await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        while (performance.now() - addStarted < 5_000) {
+          await rawQueue.add('x', { orderId: uuidv7(), items: [{ productId: 1, quantity: 1 }] });
+          added++;
+        }
+      }),
+    );
+    const bullmqAddsPerSecond = added / ((performance.now() - addStarted) / 1_000);
+    await rawQueue.obliterate({ force: true });
+    await rawQueue.close();
+
+    const finalised: Record<string, { system: number; raw: RawSqlResult }> = {};
+    for (const [label, productFor] of [
+      ['many products', (i: number) => 1 + (i % MANY_PRODUCTS)],
+      ['one hot product', () => MANY_PRODUCTS + 1],
+    ] as const) {
+      log(`\n== orders finalised: ${label} (${ORDERS} orders)`);
+      // As many connections as one worker process runs orders at once (WORKER_CONCURRENCY).
+      const rawResult = await rawSqlLoop(
+        raw.url,
+        ORDERS,
+        8,
+        productFor,
+        (i) => 1 + (i % USERS),
+        label.replace(/ /g, '-'),
+      );
+      const system = await timeToFinalise(db, redis, prefix, ORDERS, 600_000, productFor, USERS);
+      finalised[label] = { system, raw: rawResult };
+      log(`   system ${system.toFixed(0)}/s, raw SQL loop ${rawResult.perSecond.toFixed(0)}/s`);
+    }
+    await workers.stop();
+    await api.stop();
+
+    log(
+      '\n== access logging: the API at LOG_LEVEL=info (no access log) and http (a line per request)',
+    );
+    const quiet = await productDetailAtLogLevel(env, 'info');
+    const logged = await productDetailAtLogLevel(env, 'http');
+    results.push(quiet, logged);
+
+    const rps = (name: string) => results.find((r) => r.name === name)?.requestsPerSecond ?? 0;
+    const express = rps('express product JSON');
+    const ratios = [
+      ['product detail / Express', rps('API product detail (cached)') / express, 0.9],
+      ['accepts / Express', rps('API order accepts') / express, 0.6],
+      [
+        'finalised / raw SQL (many)',
+        (finalised['many products']?.system ?? 0) /
+          (finalised['many products']?.raw.perSecond ?? 1),
+        1.0,
+      ],
+      [
+        'finalised / raw SQL (hot)',
+        (finalised['one hot product']?.system ?? 0) /
+          (finalised['one hot product']?.raw.perSecond ?? 1),
+        1.5,
+      ],
+    ] as const;
+    const errors = results.reduce((sum, r) => sum + r.errors + r.non2xx, 0);
+    const lines = [
+      `# Benchmark ${new Date().toISOString()} (Node ${process.version}, ${DURATION} s runs, ${CONNECTIONS} connections)`,
+      '',
+      '| run | req/s | p50 ms | p99 ms | non-2xx | errors |',
+      '|---|---:|---:|---:|---:|---:|',
+      ...results.map(
+        (r) =>
+          `| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms} | ${r.p99Ms} | ${r.non2xx} | ${r.errors} |`,
+      ),
+      `| raw BullMQ add loop (50 in flight) | ${bullmqAddsPerSecond.toFixed(0)} | | | | |`,
+      ...Object.entries(finalised).map(
+        ([label, f]) =>
+          `| orders finalised, ${label}: system / raw SQL loop (8 connections) | ${f.system.toFixed(0)} / ${f.raw.perSecond.toFixed(0)} | | | | |`,
+      ),
+      '',
+      '| target | measured | goal | met |',
+      '|---|---:|---:|:---:|',
+      ...ratios.map(
+        ([name, value, goal]) =>
+          `| ${name} | ${value.toFixed(2)}× | ≥ ${goal}× | ${value >= goal ? 'yes' : 'no'} |`,
+      ),
+      `| accepts / raw BullMQ add | ${(rps('API order accepts') / bullmqAddsPerSecond).toFixed(2)}× | (info) | |`,
+      `| access-log cost (throughput lost at LOG_LEVEL=http) | ${((1 - logged.requestsPerSecond / quiet.requestsPerSecond) * 100).toFixed(1)} % | < 5 % | ${logged.requestsPerSecond / quiet.requestsPerSecond > 0.95 ? 'yes' : 'no'} |`,
+      `| API peak memory | ${apiPeakMiB.toFixed(0)} MiB | < 200 MiB | ${apiPeakMiB < 200 ? 'yes' : 'no'} |`,
+      `| errors (non-2xx + socket errors) | ${errors} | 0 | ${errors === 0 ? 'yes' : 'no'} |`,
+    ];
+    const report = lines.join('\n');
+    process.stdout.write(`\n${report}\n`);
+    const dir = path.join(
+      repoRoot(),
+      'load',
+      'results',
+      `${new Date().toISOString().replace(/[:.]/g, '-')}-bench`,
+    );
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'bench.md'), `${report}\n`);
+    writeFileSync(
+      path.join(dir, 'bench.json'),
+      JSON.stringify({ results, finalised, bullmqAddsPerSecond, apiPeakMiB, ratios }, null, 2),
+    );
+    log(`\nwritten to ${dir}`);
+  } finally {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+    await db.close(false);
+    await raw.close(false);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

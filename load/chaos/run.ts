@@ -1,0 +1,292 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Clients } from './clients';
+import { ChaosDatabase, type ChaosProduct } from './database';
+import { FaultProxy, type CutMode } from './proxy';
+import { DedicatedRedis } from './redis-server';
+import type { ScenarioSpec } from './scenarios';
+import { CHAOS_JWT_SECRET, ChaosSystem, clearRedisPrefix } from './system';
+import { verify, type FaultWindow, type ScenarioResult } from './verify';
+
+export interface RunOptions {
+  /** How every cut dependency behaves (see {@link CutMode}); default: each scenario's own. */
+  cutMode?: CutMode;
+  /** Keep the scenario's database (and Redis keys) for inspection. */
+  keep: boolean;
+  /** MariaDB server (the path is ignored: every scenario creates its own database). */
+  mysqlUrl: string;
+  /** The shared Redis, used by every scenario except those with a dedicated one. */
+  redisUrl: string;
+  /** Where the processes' output goes, one folder per scenario; none if unset. */
+  logDir?: string;
+  /** Extra environment for the system's processes. */
+  extraEnv?: Record<string, string>;
+  /** Override every scenario's retry policy (JOB_ATTEMPTS, JOB_BACKOFF_MS). */
+  jobAttempts?: number;
+  jobBackoffMs?: number;
+  log(line: string): void;
+}
+
+export const CHAOS_PRODUCTS: ChaosProduct[] = [
+  { id: 1, price: 1_000, stock: 10_000_000 },
+  { id: 2, price: 2_500, stock: 10_000_000 },
+  { id: 3, price: 7_000, stock: 10_000_000 },
+  { id: 4, price: 12_000, stock: 10_000_000 },
+];
+/** Enough for thousands of orders per user (orders cost at most 3 × 12,000 + 12,000). */
+const FUNDING = 10_000_000;
+
+/** The same URL pointing at another host and port (credentials and path kept). */
+function via(url: string, port: number, pathname?: string): string {
+  const u = new URL(url);
+  u.hostname = '127.0.0.1';
+  u.port = String(port);
+  if (pathname !== undefined) u.pathname = pathname;
+  return u.toString();
+}
+
+const portOf = (url: string, fallback: number) => Number(new URL(url).port || fallback);
+
+/**
+ * Runs one scenario end to end: its own database and Redis prefix, the real processes behind
+ * fault proxies, clients ordering through the fault, a drain, then the verdict. Whatever it
+ * created is torn down, also when it fails; a failure becomes a failed result, not a throw.
+ */
+export async function runScenario(
+  scenario: ScenarioSpec,
+  options: RunOptions,
+): Promise<ScenarioResult> {
+  const spec: ScenarioSpec = {
+    ...scenario,
+    jobAttempts: options.jobAttempts ?? scenario.jobAttempts,
+    jobBackoffMs: options.jobBackoffMs ?? scenario.jobBackoffMs,
+  };
+  const id = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+  const startedAt = Date.now();
+  const cleanup: (() => Promise<unknown>)[] = [];
+  const log = (line: string) => {
+    options.log(`[${spec.name}] ${line}`);
+  };
+  const settings = {
+    workers: spec.workers,
+    ratePerSecond: spec.ratePerSecond,
+    faultMs: spec.faultMs,
+    jobAttempts: spec.jobAttempts,
+    jobBackoffMs: spec.jobBackoffMs,
+    lockMs: spec.lockMs,
+    ...(spec.fault.kind === 'cut' ? { cutMode: options.cutMode ?? spec.fault.mode } : {}),
+    ...(spec.fault.kind === 'redis-restart' ? { appendfsync: spec.fault.appendfsync } : {}),
+  };
+  let system: ChaosSystem | undefined;
+  try {
+    log(`${spec.title}: preparing database shop_chaos_${id}`);
+    const db = await ChaosDatabase.create(options.mysqlUrl, `shop_chaos_${id}`);
+    cleanup.push(() => db.close(options.keep));
+    await db.insertProducts(CHAOS_PRODUCTS);
+
+    const dbProxy = await FaultProxy.start(portOf(options.mysqlUrl, 3306));
+    cleanup.push(() => dbProxy.close());
+    const prefix = `shopchaos-${id}`;
+    let redisUrl: string;
+    let redisProxy: FaultProxy | undefined;
+    let dedicated: DedicatedRedis | undefined;
+    if (spec.fault.kind === 'redis-restart') {
+      dedicated = await DedicatedRedis.start({
+        appendfsync: spec.fault.appendfsync,
+        ...(options.logDir ? { logFile: path.join(options.logDir, spec.name, 'redis.log') } : {}),
+      });
+      const owned = dedicated;
+      cleanup.push(() => owned.destroy());
+      redisUrl = dedicated.url;
+    } else {
+      redisProxy = await FaultProxy.start(portOf(options.redisUrl, 6379));
+      const proxy = redisProxy;
+      cleanup.push(() => proxy.close());
+      if (!options.keep) cleanup.push(() => clearRedisPrefix(options.redisUrl, prefix));
+      redisUrl = via(options.redisUrl, redisProxy.port);
+    }
+
+    system = await ChaosSystem.start({
+      databaseUrl: via(db.url, dbProxy.port),
+      redisUrl,
+      redisPrefix: prefix,
+      workers: spec.workers,
+      lockMs: spec.lockMs,
+      jobAttempts: spec.jobAttempts,
+      jobBackoffMs: spec.jobBackoffMs,
+      ...(options.logDir ? { logDir: path.join(options.logDir, spec.name) } : {}),
+      ...(options.extraEnv ? { extraEnv: options.extraEnv } : {}),
+    });
+    const running = system;
+    cleanup.push(() => running.stop());
+
+    const clients = await Clients.create({
+      apiUrl: system.apiUrl,
+      jwtSecret: CHAOS_JWT_SECRET,
+      users: spec.users,
+      firstUserId: 1_001,
+      productIds: CHAOS_PRODUCTS.map((p) => p.id),
+      keyPrefix: `chaos-${id}`,
+      ratePerSecond: spec.ratePerSecond,
+      maxInFlight: spec.maxInFlight,
+      submitGiveUpMs: spec.faultMs + spec.afterMs + 60_000,
+    });
+    cleanup.push(() => clients.stop());
+    await clients.fund(FUNDING);
+    log(`system up (api ${system.apiUrl}, ${spec.workers} workers); ordering`);
+
+    let phase = 'warm-up';
+    const ticker = setInterval(() => {
+      const c = clients.counts();
+      const since = Date.now() - 1_000;
+      const recent = clients.samples.filter((s) => s.at + s.ms >= since && s.kind === 'submit');
+      const busy = recent.filter((s) => s.status === 503).length;
+      const silent = recent.filter((s) => s.status === 0).length;
+      log(
+        `${Math.round((Date.now() - startedAt) / 1_000)}s ${phase}: accepted ${c.accepted}, ` +
+          `final/on-hold ${c.resolved}, pending ${c.pending}, submitting ${c.inFlight}, ` +
+          `last second: 503 ${busy}, no answer ${silent}`,
+      );
+    }, 1_000);
+    cleanup.push(() => {
+      clearInterval(ticker);
+      return Promise.resolve();
+    });
+
+    clients.start();
+    await sleep(spec.warmMs);
+    phase = 'fault';
+    const fault = await applyFault(
+      spec,
+      options.cutMode,
+      { system, dbProxy, redisProxy, dedicated },
+      log,
+    );
+    phase = 'after the fault';
+    await sleep(spec.afterMs);
+    phase = 'finishing submits';
+    await clients.stopSubmitting();
+    phase = 'drain';
+    await clients.drain(spec.drainMs);
+    await clients.stop();
+    clearInterval(ticker);
+    // Quiescent before checking: nothing may change the rows reconcile reads.
+    await system.stop();
+    log('verifying');
+    return await verify({
+      spec,
+      clients,
+      db,
+      fault,
+      settings,
+      startedAt,
+      problems: system.problems(),
+      unexpectedExits: system.unexpectedExits,
+    });
+  } catch (error) {
+    log(`error: ${error instanceof Error ? error.message : String(error)}`);
+    return failedResult(spec, settings, startedAt, error, system);
+  } finally {
+    for (const step of cleanup.reverse()) {
+      await step().catch((error: unknown) => {
+        log(`cleanup: ${error instanceof Error ? error.message : String(error)}`);
+      });
+    }
+  }
+}
+
+interface Targets {
+  system: ChaosSystem;
+  dbProxy: FaultProxy;
+  redisProxy: FaultProxy | undefined;
+  dedicated: DedicatedRedis | undefined;
+}
+
+async function applyFault(
+  spec: ScenarioSpec,
+  cutMode: CutMode | undefined,
+  targets: Targets,
+  log: (line: string) => void,
+): Promise<FaultWindow> {
+  const startedAt = Date.now();
+  const { fault } = spec;
+  if (fault.kind === 'worker-kill') {
+    const replacements: Promise<void>[] = [];
+    let kills = 0;
+    for (; Date.now() - startedAt < spec.faultMs && kills < 10_000; kills++) {
+      await sleep(fault.everyMs);
+      const victim = Math.floor(Math.random() * targets.system.workerCount);
+      // Not awaited: the next kill may hit a worker that is still starting, as in real life.
+      replacements.push(targets.system.killAndReplaceWorker(victim).catch(() => undefined));
+    }
+    const endedAt = Date.now();
+    await Promise.all(replacements);
+    log(`${kills} workers SIGKILLed and replaced`);
+    return { startedAt, endedAt, kills };
+  }
+  const cutAt = Date.now();
+  if (fault.kind === 'cut') {
+    const proxy = fault.target === 'db' ? targets.dbProxy : targets.redisProxy;
+    if (!proxy) throw new Error(`no proxy for ${fault.target}`);
+    const mode = cutMode ?? fault.mode;
+    proxy.cut(mode);
+    log(`${fault.target} cut (${mode}) for ${spec.faultMs} ms`);
+    await sleep(spec.faultMs);
+    await proxy.restore();
+  } else {
+    const redis = targets.dedicated;
+    if (!redis) throw new Error('no dedicated redis');
+    await redis.kill();
+    log(`redis SIGKILLed; restarting in ${spec.faultMs} ms`);
+    await sleep(spec.faultMs);
+    await redis.restart();
+  }
+  const restoreAt = Date.now();
+  log('restored');
+  return { startedAt, endedAt: restoreAt, cutAt, restoreAt };
+}
+
+function failedResult(
+  spec: ScenarioSpec,
+  settings: ScenarioResult['settings'],
+  startedAt: number,
+  error: unknown,
+  system: ChaosSystem | undefined,
+): ScenarioResult {
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    name: spec.name,
+    title: spec.title,
+    passed: false,
+    failures: [`the scenario could not run: ${message.split('\n')[0] ?? ''}`],
+    settings,
+    durationMs: Date.now() - startedAt,
+    orders: {
+      submitted: 0,
+      accepted: 0,
+      paid: 0,
+      failed: 0,
+      onHold: 0,
+      lost: 0,
+      gaveUp: 0,
+      aliased: 0,
+      refused: 0,
+      notStarted: 0,
+      acceptedPerSecondBefore: 0,
+      acceptLatencyBefore: { p50Ms: null, p95Ms: null },
+      paidPerSecondBefore: 0,
+      paidPerSecondDuringFault: 0,
+    },
+    invariants: null,
+    fault: { cutAt: null, restoreAt: null, kills: null },
+    failFast: null,
+    recovery: null,
+    dbStatusCounts: {},
+    answers: {},
+    problems: system?.problems() ?? {},
+    lostExamples: [],
+    unexpectedExits: system?.unexpectedExits ?? [],
+    error: message,
+  };
+}

@@ -1,0 +1,162 @@
+import type { CutMode } from './proxy';
+import type { AppendFsync } from './redis-server';
+
+/** What goes wrong during a scenario's fault phase. */
+export type Fault =
+  | { kind: 'worker-kill'; everyMs: number }
+  /** `mode` unless the run overrides it (`--cut-mode`). */
+  | { kind: 'cut'; target: 'db' | 'redis'; mode: CutMode }
+  | { kind: 'redis-restart'; appendfsync: AppendFsync };
+
+export const SCENARIO_NAMES = [
+  'worker-kill',
+  'db-outage',
+  'db-outage-long',
+  'redis-outage',
+  'redis-restart',
+] as const;
+
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+export interface ScenarioSpec {
+  name: string;
+  title: string;
+  fault: Fault;
+  workers: number;
+  /** Load before the fault, during it (`faultMs`) and after it; then clients stop ordering. */
+  warmMs: number;
+  faultMs: number;
+  afterMs: number;
+  /** How long accepted orders may take to become final once the clients stop ordering. */
+  drainMs: number;
+  /** Orders started per second; 0 = as fast as `maxInFlight` submits allow. */
+  ratePerSecond: number;
+  maxInFlight: number;
+  users: number;
+  lockMs: number;
+  jobAttempts: number;
+  jobBackoffMs: number;
+  /** ON_HOLD fails the scenario: a database outage must be waited out, not handed to operators. */
+  onHoldFails: boolean;
+}
+
+interface Timing {
+  warmMs: number;
+  afterMs: number;
+  drainMs: number;
+  ratePerSecond: number;
+  /**
+   * The system's defaults in the full run. The short run's retry budget (≈0.9 s of backoff)
+   * is shorter than its outages on purpose: retries alone cannot ride an outage out, so only
+   * workers that stop spending attempts while a dependency is down keep jobs off ON_HOLD.
+   */
+  jobAttempts: number;
+  jobBackoffMs: number;
+}
+
+const FULL: Timing = {
+  warmMs: 5_000,
+  afterMs: 10_000,
+  drainMs: 180_000,
+  ratePerSecond: 100,
+  jobAttempts: 8,
+  jobBackoffMs: 1_000,
+};
+const SHORT: Timing = {
+  warmMs: 2_000,
+  afterMs: 3_000,
+  drainMs: 45_000,
+  ratePerSecond: 40,
+  jobAttempts: 3,
+  jobBackoffMs: 300,
+};
+
+/** The chaos scenarios; `short` is the test suite's small, fast version of each. */
+export function scenarioSpecs(short: boolean): ScenarioSpec[] {
+  const t = short ? SHORT : FULL;
+  const base = {
+    workers: 2,
+    warmMs: t.warmMs,
+    afterMs: t.afterMs,
+    drainMs: t.drainMs,
+    ratePerSecond: t.ratePerSecond,
+    maxInFlight: 64,
+    users: 40,
+    // Short locks: a killed worker's jobs are picked up again within ~2 s, not 30.
+    lockMs: 2_000,
+    jobAttempts: t.jobAttempts,
+    jobBackoffMs: t.jobBackoffMs,
+    onHoldFails: false,
+  };
+  const seconds = (ms: number) => `${ms / 1_000} s`;
+  const dbShort = short ? 3_000 : 15_000;
+  const dbLong = short ? 5_000 : 60_000;
+  const redisCut = short ? 3_000 : 10_000;
+  const redisDown = short ? 2_000 : 5_000;
+  return [
+    {
+      ...base,
+      name: 'worker-kill',
+      title: 'SIGKILL a random worker every ~1.5 s, restart it',
+      fault: { kind: 'worker-kill', everyMs: 1_500 },
+      faultMs: short ? 4_500 : 45_000,
+      ratePerSecond: short ? t.ratePerSecond : 120,
+    },
+    {
+      ...base,
+      name: 'db-outage',
+      title: `Database down (connections refused) for ${seconds(dbShort)}`,
+      fault: { kind: 'cut', target: 'db', mode: 'refuse' },
+      faultMs: dbShort,
+      onHoldFails: true,
+    },
+    {
+      ...base,
+      name: 'db-outage-long',
+      title: `Database partitioned (connections hang) for ${seconds(dbLong)}`,
+      fault: { kind: 'cut', target: 'db', mode: 'hang' },
+      faultMs: dbLong,
+      onHoldFails: true,
+    },
+    {
+      ...base,
+      name: 'redis-outage',
+      title: `Redis partitioned (connections hang) for ${seconds(redisCut)}`,
+      fault: { kind: 'cut', target: 'redis', mode: 'hang' },
+      faultMs: redisCut,
+    },
+    {
+      ...base,
+      name: 'redis-restart',
+      title: `Dedicated Redis (AOF, fsync always) SIGKILLed, restarted after ${seconds(redisDown)}`,
+      fault: { kind: 'redis-restart', appendfsync: 'always' },
+      faultMs: redisDown,
+    },
+  ];
+}
+
+/**
+ * The durability measurement: one worker, clients submitting as fast as they can, the
+ * dedicated Redis SIGKILLed mid-load and restarted; once per fsync policy.
+ */
+export function durabilitySpecs(short: boolean): ScenarioSpec[] {
+  const t = short ? SHORT : FULL;
+  return (['everysec', 'always'] as const).map((appendfsync) => ({
+    name: `durability-${appendfsync}`,
+    title: `Redis SIGKILLed under full-speed submits, appendfsync ${appendfsync}`,
+    fault: { kind: 'redis-restart', appendfsync },
+    workers: 1,
+    // The window before the kill is where accept throughput is measured.
+    warmMs: short ? 4_000 : 15_000,
+    faultMs: 1_000,
+    afterMs: short ? 2_000 : 5_000,
+    drainMs: t.drainMs,
+    ratePerSecond: 0,
+    maxInFlight: 32,
+    users: 40,
+    lockMs: 2_000,
+    jobAttempts: t.jobAttempts,
+    jobBackoffMs: t.jobBackoffMs,
+    onHoldFails: false,
+  }));
+}

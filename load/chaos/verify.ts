@@ -1,0 +1,238 @@
+import type { Clients, OrderRecord } from './clients';
+import type { ChaosDatabase } from './database';
+import {
+  acceptLatency,
+  acceptRate,
+  answersByKind,
+  outageAnswers,
+  recovery,
+  type OutageAnswers,
+  type Recovery,
+} from './metrics';
+import type { ScenarioSpec } from './scenarios';
+
+/** When the fault phase began and ended (epoch ms); worker kills have no restore. */
+export interface FaultWindow {
+  startedAt: number;
+  endedAt: number;
+  cutAt?: number;
+  restoreAt?: number;
+  kills?: number;
+}
+
+export interface OrderCounts {
+  /** Orders the clients started (one Idempotency-Key each). */
+  submitted: number;
+  /** Keys answered 202. */
+  accepted: number;
+  paid: number;
+  failed: number;
+  onHold: number;
+  /** Accepted, yet neither final nor ON_HOLD by the end of the drain. */
+  lost: number;
+  /** Never accepted: their clients retried until their give-up time. */
+  gaveUp: number;
+  /** Ids whose status named an earlier order of the same key (the database's backstop). */
+  aliased: number;
+  /** Answered with a 4xx other than 429: a valid order refused. */
+  refused: number;
+  /** Asked for by the rate while every client slot was busy retrying. */
+  notStarted: number;
+  /** 202s per second before the fault, and their latency. */
+  acceptedPerSecondBefore: number;
+  acceptLatencyBefore: { p50Ms: number | null; p95Ms: number | null };
+  /** Orders paid per second before the fault and during it, per the database. */
+  paidPerSecondBefore: number;
+  paidPerSecondDuringFault: number;
+}
+
+export interface Invariants {
+  reconcileOk: boolean;
+  reconcileOutput: string;
+  /** Users whose balance is not their funding minus the orders their clients saw PAID. */
+  balanceMismatches: number;
+  /** Orders whose final status (as clients saw it) the database contradicts. */
+  statusMismatches: number;
+  examples: string[];
+}
+
+export interface ScenarioResult {
+  name: string;
+  title: string;
+  passed: boolean;
+  failures: string[];
+  settings: Record<string, string | number | boolean>;
+  durationMs: number;
+  orders: OrderCounts;
+  invariants: Invariants | null;
+  fault: { cutAt: string | null; restoreAt: string | null; kills: number | null };
+  failFast: { submit: OutageAnswers; probe: OutageAnswers } | null;
+  recovery: Recovery | null;
+  dbStatusCounts: Record<string, number>;
+  answers: Record<string, Record<string, number>>;
+  /** The processes' most frequent warnings and errors. */
+  problems: Record<string, number>;
+  lostExamples: { key: string; id: string | undefined; lastStatus: string | undefined }[];
+  /** System processes that died without the scenario killing them (crash or outside kill). */
+  unexpectedExits: string[];
+  error: string | null;
+}
+
+async function countOrders(
+  clients: Clients,
+  db: ChaosDatabase,
+  spec: ScenarioSpec,
+  fault: FaultWindow,
+): Promise<OrderCounts> {
+  const orders = clients.orders;
+  const accepted = orders.filter((o) => o.id !== undefined);
+  const cutAt = fault.cutAt ?? fault.startedAt;
+  const perSecond = (n: number, ms: number) => (ms > 0 ? Math.round((n * 1_000) / ms) : 0);
+  return {
+    submitted: orders.length,
+    accepted: accepted.length,
+    paid: accepted.filter((o) => o.status === 'PAID').length,
+    failed: accepted.filter((o) => o.status === 'FAILED').length,
+    onHold: accepted.filter((o) => o.status === 'ON_HOLD').length,
+    lost: accepted.filter((o) => o.resolvedAt === undefined).length,
+    gaveUp: orders.filter((o) => o.gaveUp === true).length,
+    aliased: orders.filter((o) => o.resolvedAs !== undefined).length,
+    refused: orders.filter((o) => o.refusedWith !== undefined).length,
+    notStarted: clients.notStarted,
+    acceptedPerSecondBefore: acceptRate(clients.samples, cutAt - spec.warmMs, cutAt),
+    acceptLatencyBefore: acceptLatency(clients.samples, cutAt - spec.warmMs, cutAt),
+    paidPerSecondBefore: perSecond(await db.paidBetween(cutAt - spec.warmMs, cutAt), spec.warmMs),
+    paidPerSecondDuringFault: perSecond(
+      await db.paidBetween(fault.startedAt, fault.endedAt),
+      fault.endedAt - fault.startedAt,
+    ),
+  };
+}
+
+/** Compares what the clients were told with what the database holds. */
+async function checkAgainstDatabase(
+  clients: Clients,
+  db: ChaosDatabase,
+): Promise<Omit<Invariants, 'reconcileOk' | 'reconcileOutput'>> {
+  const examples: string[] = [];
+  const accepted = clients.orders.filter(
+    (o): o is OrderRecord & { id: string } => o.id !== undefined,
+  );
+  const rows = await db.orders(accepted.map((o) => o.resolvedAs ?? o.id));
+  let statusMismatches = 0;
+  for (const order of accepted) {
+    if (order.resolvedAt === undefined) continue;
+    const row = rows.get(order.resolvedAs ?? order.id);
+    // ON_HOLD rows are best effort; what must never happen is an outcome contradicting them.
+    const contradicts =
+      order.status === 'ON_HOLD'
+        ? row !== undefined && row.status !== 'ON_HOLD'
+        : row?.status !== order.status;
+    if (contradicts) {
+      statusMismatches += 1;
+      if (examples.length < 5) {
+        examples.push(`order ${order.id}: client saw ${order.status}, database ${row?.status}`);
+      }
+    }
+  }
+  const spent = new Map<number, number>();
+  for (const order of accepted) {
+    if (order.status === 'PAID') {
+      spent.set(order.userId, (spent.get(order.userId) ?? 0) + (order.totalAmount ?? 0));
+    }
+  }
+  const balances = await db.balances();
+  let balanceMismatches = 0;
+  for (const [userId, funded] of clients.funded) {
+    const expected = funded - (spent.get(userId) ?? 0);
+    const actual = balances.get(userId) ?? 0;
+    if (actual !== expected) {
+      balanceMismatches += 1;
+      if (examples.length < 10) {
+        examples.push(`user ${userId}: balance ${actual}, clients expect ${expected}`);
+      }
+    }
+  }
+  return { balanceMismatches, statusMismatches, examples };
+}
+
+function failuresOf(spec: ScenarioSpec, orders: OrderCounts, inv: Invariants): string[] {
+  const failures: string[] = [];
+  if (orders.lost > 0) failures.push(`${orders.lost} accepted orders never became final`);
+  if (!inv.reconcileOk) failures.push('reconcile found broken invariants');
+  if (inv.balanceMismatches > 0) {
+    failures.push(`${inv.balanceMismatches} balances differ from what clients were told`);
+  }
+  if (inv.statusMismatches > 0) {
+    failures.push(`${inv.statusMismatches} order statuses contradict the database`);
+  }
+  if (orders.refused > 0) failures.push(`${orders.refused} valid orders refused with a 4xx`);
+  if (spec.onHoldFails && orders.onHold > 0) {
+    failures.push(`${orders.onHold} orders put ON_HOLD during a database outage`);
+  }
+  return failures;
+}
+
+/** The scenario's verdict, from the clients' records, the database and reconcile. */
+export async function verify(input: {
+  spec: ScenarioSpec;
+  clients: Clients;
+  db: ChaosDatabase;
+  fault: FaultWindow;
+  settings: ScenarioResult['settings'];
+  startedAt: number;
+  problems: Record<string, number>;
+  unexpectedExits: string[];
+}): Promise<ScenarioResult> {
+  const { spec, clients, db, fault } = input;
+  const orders = await countOrders(clients, db, spec, fault);
+  const reconciled = await db.reconcile();
+  const invariants: Invariants = {
+    reconcileOk: reconciled.ok,
+    reconcileOutput: reconciled.output.slice(0, 4_000),
+    ...(await checkAgainstDatabase(clients, db)),
+  };
+  const { cutAt, restoreAt } = fault;
+  const outage = cutAt !== undefined && restoreAt !== undefined;
+  const failures = failuresOf(spec, orders, invariants);
+  const back = outage
+    ? recovery(clients.samples, clients.orders, restoreAt, await db.firstPaidSince(restoreAt))
+    : null;
+  if (back !== null && back.newOrderPaidMs === null) {
+    failures.push('no order accepted after the restore was paid');
+  }
+  if (input.unexpectedExits.length > 0) {
+    failures.push(`processes died unasked: ${input.unexpectedExits.join(', ')}`);
+  }
+  return {
+    name: spec.name,
+    title: spec.title,
+    passed: failures.length === 0,
+    failures,
+    settings: input.settings,
+    durationMs: Date.now() - input.startedAt,
+    orders,
+    invariants,
+    fault: {
+      cutAt: cutAt === undefined ? null : new Date(cutAt).toISOString(),
+      restoreAt: restoreAt === undefined ? null : new Date(restoreAt).toISOString(),
+      kills: fault.kills ?? null,
+    },
+    failFast: outage
+      ? {
+          submit: outageAnswers(clients.samples, 'submit', cutAt, restoreAt),
+          probe: outageAnswers(clients.samples, 'probe', cutAt, restoreAt),
+        }
+      : null,
+    recovery: back,
+    dbStatusCounts: await db.statusCounts(),
+    answers: answersByKind(clients.samples),
+    problems: Object.fromEntries(Object.entries(input.problems).slice(0, 15)),
+    lostExamples: clients.orders
+      .filter((o) => o.id !== undefined && o.resolvedAt === undefined)
+      .slice(0, 5)
+      .map((o) => ({ key: o.key, id: o.id, lastStatus: o.status })),
+    unexpectedExits: input.unexpectedExits,
+    error: null,
+  };
+}

@@ -1,0 +1,64 @@
+import { ResourceSampler, type ResourceSample } from './resources';
+
+/** A phase or wait, placed on the run's timeline (epoch ms). */
+export interface Span {
+  name: string;
+  from: number;
+  to: number;
+}
+
+/**
+ * Samples the machine's processes once a second for the whole run (phases, waits and drains
+ * alike), so the memory and CPU charts share one timeline with the phase markers.
+ */
+export class Monitor {
+  readonly samples: ResourceSample[] = [];
+  readonly spans: Span[] = [];
+  readonly startedAt = Date.now();
+  private readonly timer: NodeJS.Timeout;
+  private readonly sampler: ResourceSampler;
+
+  constructor(pids: () => { api: number[]; workers: number[] }) {
+    this.sampler = new ResourceSampler(pids);
+    this.sampler.sample();
+    this.timer = setInterval(() => {
+      this.samples.push(this.sampler.sample());
+    }, 1_000);
+  }
+
+  get latest(): ResourceSample | undefined {
+    return this.samples.at(-1);
+  }
+
+  /** Runs `work` as a named span of the timeline. */
+  async span<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const from = Date.now();
+    try {
+      return await work();
+    } finally {
+      this.spans.push({ name, from, to: Date.now() });
+    }
+  }
+
+  /** Highest API resident memory seen, MiB (null when this run did not start the API). */
+  peakApiRssMiB(): number | null {
+    const values = this.samples.map((s) => s.apiRssMiB).filter((v): v is number => v !== null);
+    return values.length === 0 ? null : Math.max(...values);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+/** "api 143 MiB · cpu api 97% workers 41% gen 55% db 38% redis 12%" for progress lines. */
+export function resourceLine(sample: ResourceSample | undefined): string {
+  if (!sample) return '';
+  const pct = (value: number | null) => (value === null ? '–' : `${value}%`);
+  const rss = sample.apiRssMiB === null ? '' : `api ${sample.apiRssMiB} MiB · `;
+  const { cpu } = sample;
+  return (
+    `${rss}cpu api ${pct(cpu.api)} wrk ${pct(cpu.workers)} gen ${pct(cpu.loadGenerator)} ` +
+    `db ${pct(cpu.mariadb)} redis ${pct(cpu.redis)}`
+  );
+}
