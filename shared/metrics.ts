@@ -43,6 +43,12 @@ export function createMetrics(service: 'api' | 'workers') {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers,
     }),
+    orderBatchSize: new Histogram({
+      name: 'shop_order_batch_size',
+      help: 'Orders applied per group-commit transaction (1 under light load)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers,
+    }),
     jobsFinished: new Counter({
       name: 'shop_jobs_finished_total',
       help: 'Requests that reached a final state, by queue, status and failure code',

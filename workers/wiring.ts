@@ -132,16 +132,24 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
     ),
     startWorker(
       ORDERS_QUEUE,
-      orderStep({
-        sequelize,
-        balances,
-        orders: createOrdersRepository(sequelize),
-        stock: createStockRepository(sequelize),
-        events: createEventsRepository(sequelize),
-        eventRecorded: (eventId) => {
-          events.relay.recorded(eventId);
+      orderStep(
+        {
+          sequelize,
+          balances,
+          orders: createOrdersRepository(sequelize),
+          stock: createStockRepository(sequelize),
+          events: createEventsRepository(sequelize),
+          eventRecorded: (eventId) => {
+            events.relay.recorded(eventId);
+          },
         },
-      }),
+        {
+          maxBatch: clients.config.worker.ordersInFlight,
+          committed: (orders) => {
+            metrics.orderBatchSize.observe(orders);
+          },
+        },
+      ),
       breaker,
       metrics,
       clients,

@@ -1,13 +1,16 @@
 import type { Transaction } from 'sequelize';
-import { duplicateKeyName } from '../../shared/db/sql';
 import { inTransaction } from '../../shared/db/transaction';
 import type { OrderJob } from '../../shared/queues/orders';
 import type { OrderView } from '../../shared/views';
+import type { LedgerEntry } from '../../shared/db/repositories/balances';
+import type { NewEvent } from '../../shared/db/repositories/events';
+import type { NewOrder, OrderItemRecord } from '../../shared/db/repositories/orders';
+import { planBatch } from './batch-plan';
 import {
+  failedRecord,
   failedView,
-  insertFailure,
-  OrderRejected,
-  payInTransaction,
+  ledgerEntry,
+  paidRecords,
   placeOrder,
   type PlaceOrderDeps,
 } from './place-order';
@@ -15,6 +18,8 @@ import {
 export interface BatcherOptions {
   /** Most orders applied in one transaction (default 32). */
   maxBatch?: number;
+  /** Told the size of every batch transaction that commits (a metric); must not throw. */
+  committed?(orders: number): void;
 }
 
 interface Pending {
@@ -28,52 +33,84 @@ type Outcome =
 
 /**
  * Group commit for orders. The orders a worker process has in hand at the same moment are
- * applied in ONE transaction, each inside its own savepoint: every order is still all or
- * nothing (a refused order rolls back to its savepoint and is recorded FAILED), but the batch
- * pays for one commit — one log flush — and holds a hot product's row lock once, instead of
- * once per order. Under light load a batch is one order and this is `placeOrder` itself.
+ * applied in ONE transaction of about ten statements: every order is still decided on its own
+ * (a refused order is recorded FAILED and changes nothing), but the batch pays for one commit
+ * — one log flush — and one lock of a hot product's row, instead of one per order, and its
+ * round trips do not grow with its size. Under light load a batch is one order and this is
+ * `placeOrder` itself.
  *
  * Anything unusual leaves the batch: an order whose row already exists (a redelivery, an
- * ON_HOLD placeholder, a lost idempotency record) is resolved on its own after the commit, and
- * if the batch transaction fails for any other reason every order is retried on its own, so
- * one bad order never fails the others.
+ * ON_HOLD placeholder) or that repeats another of the batch is resolved on its own after the
+ * commit, and if the batch transaction fails for any other reason (an idempotency key whose
+ * Redis record was lost, say) every order is retried on its own, so one bad order never fails
+ * the others.
  */
 export function createOrderBatcher(deps: PlaceOrderDeps, options: BatcherOptions = {}) {
   const maxBatch = options.maxBatch ?? 32;
   const waiting: Pending[] = [];
   let flushing = false;
 
+  /**
+   * The batch in one transaction and about ten statements, however many orders it holds:
+   * lock the products and users it names (ascending id, as every writer locks), decide every
+   * order in memory (`planBatch`), then write stock, balances, orders, items, ledger and
+   * outbox rows in one multi-row statement each.
+   */
   async function applyTogether(batch: Pending[]): Promise<Outcome[]> {
     return inTransaction(deps.sequelize, async (tx: Transaction) => {
-      const savepoint = (sql: string) => deps.sequelize.query(sql, { transaction: tx });
-      const outcomes: Outcome[] = [];
-      for (const [index, { job }] of batch.entries()) {
-        const items = [...job.items].sort((a, b) => a.productId - b.productId);
-        await savepoint(`SAVEPOINT o${index}`);
-        try {
-          outcomes.push({ paid: await payInTransaction(deps, tx, job, items) });
-          continue;
-        } catch (error) {
-          // A deadlock has already rolled the whole transaction back; then this throws too,
-          // and the batch is retried (inTransaction) or its orders go one by one.
-          await savepoint(`ROLLBACK TO SAVEPOINT o${index}`);
-          if (!(error instanceof OrderRejected)) {
-            if (duplicateKeyName(error) === undefined) throw error;
-            outcomes.push({ alone: true });
-            continue;
-          }
-          const failedAt = new Date();
-          try {
-            await insertFailure(deps, tx, job, error, failedAt);
-            outcomes.push({ failed: failedView(job, error, failedAt) });
-          } catch (insertError) {
-            if (duplicateKeyName(insertError) === undefined) throw insertError;
-            await savepoint(`ROLLBACK TO SAVEPOINT o${index}`);
-            outcomes.push({ alone: true });
-          }
+      const existing = await deps.orders.existingIds(
+        tx,
+        batch.map((p) => p.job.orderId),
+      );
+      // Redeliveries, ON_HOLD placeholders and repeats inside the batch go on their own.
+      const seen = new Set<string>();
+      const alone = batch.map(({ job }) => {
+        const keys = [job.orderId, `${job.userId}:${job.idempotencyKey}`];
+        const repeat = existing.has(job.orderId) || keys.some((k) => seen.has(k));
+        keys.forEach((k) => seen.add(k));
+        return repeat;
+      });
+      const jobs = batch.filter((_, i) => !alone[i]).map((p) => p.job);
+      const ascending = (ids: Iterable<number>) => [...new Set(ids)].sort((a, b) => a - b);
+      const plan = planBatch(jobs, {
+        products: await deps.stock.lockRows(
+          tx,
+          ascending(jobs.flatMap((j) => j.items.map((i) => i.productId))),
+        ),
+        balances: await deps.balances.lockBalances(tx, ascending(jobs.map((j) => j.userId))),
+      });
+      await deps.stock.takeLocked(tx, plan.takes);
+      await deps.balances.debitLocked(tx, plan.debits);
+
+      const now = new Date();
+      const rows: { order: NewOrder; items: OrderItemRecord[] }[] = [];
+      const ledger: LedgerEntry[] = [];
+      const events: NewEvent[] = [];
+      const decided: Outcome[] = plan.orders.map((planned) => {
+        const { job } = planned;
+        if ('refused' in planned) {
+          rows.push({
+            order: failedRecord(job, planned.refused, now),
+            items: planned.refused.items,
+          });
+          return { failed: failedView(job, planned.refused, now) };
         }
-      }
-      return outcomes;
+        const { items, total, balanceAfter } = planned.paid;
+        const paid = paidRecords(job, items, total, now);
+        rows.push({ order: paid.order, items });
+        if (balanceAfter !== null) ledger.push(ledgerEntry(job, total, balanceAfter));
+        events.push(paid.event);
+        return { paid: { view: paid.view, eventId: paid.event.id } };
+      });
+      await deps.orders.insertMany(tx, rows);
+      await deps.balances.recordLedgerMany(tx, ledger);
+      await deps.events.recordMany(tx, events);
+
+      let next = 0;
+      return alone.map((isAlone): Outcome => {
+        if (isAlone) return { alone: true };
+        return decided[next++] ?? { alone: true };
+      });
     });
   }
 
@@ -93,6 +130,7 @@ export function createOrderBatcher(deps: PlaceOrderDeps, options: BatcherOptions
         if (batch.length === 1) {
           const [only] = batch;
           if (only) await settle(only, () => placeOrder(deps, only.job));
+          options.committed?.(1);
           continue;
         }
         let outcomes: Outcome[];
@@ -102,6 +140,7 @@ export function createOrderBatcher(deps: PlaceOrderDeps, options: BatcherOptions
           await Promise.all(batch.map((p) => settle(p, () => placeOrder(deps, p.job))));
           continue;
         }
+        options.committed?.(outcomes.filter((o) => !('alone' in o)).length);
         const alone: Promise<void>[] = [];
         for (const [i, pending] of batch.entries()) {
           const outcome = outcomes[i];

@@ -1,7 +1,11 @@
 import type { Sequelize, Transaction } from 'sequelize';
-import type { BalancesRepository } from '../../shared/db/repositories/balances';
-import type { EventsRepository } from '../../shared/db/repositories/events';
-import type { OrderItemRecord, OrdersRepository } from '../../shared/db/repositories/orders';
+import type { BalancesRepository, LedgerEntry } from '../../shared/db/repositories/balances';
+import type { EventsRepository, NewEvent } from '../../shared/db/repositories/events';
+import type {
+  NewOrder,
+  OrderItemRecord,
+  OrdersRepository,
+} from '../../shared/db/repositories/orders';
 import type { StockRepository } from '../../shared/db/repositories/stock';
 import { duplicateKeyName } from '../../shared/db/sql';
 import { inTransaction } from '../../shared/db/transaction';
@@ -94,11 +98,29 @@ export async function payInTransaction(
     if (balanceAfter === null) throw new OrderRejected('INSUFFICIENT_BALANCE', priced, total);
   }
 
-  const paidAt = new Date();
-  const order = {
+  const paid = paidRecords(job, priced, total, new Date());
+  await deps.orders.insert(tx, paid.order, priced);
+  if (balanceAfter !== null) {
+    await deps.balances.recordLedger(tx, ledgerEntry(job, total, balanceAfter));
+  }
+  await deps.events.record(tx, paid.event);
+  return { view: paid.view, eventId: paid.event.id };
+}
+
+export type PricedItem = OrderJob['items'][number] & { unitPrice: number };
+
+/** The rows a paid order writes (order, outbox event) and the view clients then see. */
+export function paidRecords(
+  job: OrderJob,
+  priced: readonly PricedItem[],
+  total: number,
+  paidAt: Date,
+): { order: NewOrder; event: NewEvent; view: OrderView } {
+  const items = priced.map((i) => ({ ...i, subtotal: i.unitPrice * i.quantity }));
+  const order: NewOrder = {
     id: job.orderId,
     userId: job.userId,
-    status: 'PAID' as const,
+    status: 'PAID',
     totalAmount: total,
     failureCode: null,
     idempotencyKey: job.idempotencyKey,
@@ -107,43 +129,43 @@ export async function payInTransaction(
     paidAt,
     updatedAt: paidAt,
   };
-  await deps.orders.insert(tx, order, priced);
-  if (balanceAfter !== null) {
-    await deps.balances.recordLedger(tx, {
-      userId: job.userId,
-      sourceType: 'order',
-      sourceId: job.orderId,
-      delta: -total,
-      balanceAfter,
-    });
-  }
+  const payload: OrderPaidPayload = {
+    orderId: job.orderId,
+    userId: job.userId,
+    items,
+    totalAmount: total,
+    paidAt: paidAt.toISOString(),
+  };
   const view: OrderView = {
     orderId: job.orderId,
     userId: job.userId,
     status: 'PAID',
-    items: priced.map((i) => ({ ...i, subtotal: i.unitPrice * i.quantity })),
+    items,
     totalAmount: total,
     failureCode: null,
     createdAt: job.acceptedAt,
     paidAt: paidAt.toISOString(),
     updatedAt: paidAt.toISOString(),
   };
-  const payload: OrderPaidPayload = {
-    orderId: job.orderId,
-    userId: job.userId,
-    items: priced.map((i) => ({ ...i, subtotal: i.unitPrice * i.quantity })),
-    totalAmount: total,
-    paidAt: paidAt.toISOString(),
-  };
-  const eventId = uuidv7();
-  await deps.events.record(tx, {
-    id: eventId,
+  const event: NewEvent = {
+    id: uuidv7(),
     orderId: job.orderId,
     type: ORDER_PAID,
     occurredAt: paidAt,
     payload,
-  });
-  return { view, eventId };
+  };
+  return { order, event, view };
+}
+
+/** The ledger row of an order's debit. */
+export function ledgerEntry(job: OrderJob, total: number, balanceAfter: number): LedgerEntry {
+  return {
+    userId: job.userId,
+    sourceType: 'order',
+    sourceId: job.orderId,
+    delta: -total,
+    balanceAfter,
+  };
 }
 
 async function recordFailure(
@@ -168,22 +190,23 @@ export async function insertFailure(
   rejection: OrderRejected,
   failedAt: Date,
 ): Promise<void> {
-  await deps.orders.insert(
-    tx,
-    {
-      id: job.orderId,
-      userId: job.userId,
-      status: 'FAILED',
-      totalAmount: rejection.totalAmount,
-      failureCode: rejection.code,
-      idempotencyKey: job.idempotencyKey,
-      requestId: job.requestId ?? null,
-      createdAt: new Date(job.acceptedAt),
-      paidAt: null,
-      updatedAt: failedAt,
-    },
-    rejection.items,
-  );
+  await deps.orders.insert(tx, failedRecord(job, rejection, failedAt), rejection.items);
+}
+
+/** The order row of a refused order. */
+export function failedRecord(job: OrderJob, rejection: OrderRejected, failedAt: Date): NewOrder {
+  return {
+    id: job.orderId,
+    userId: job.userId,
+    status: 'FAILED',
+    totalAmount: rejection.totalAmount,
+    failureCode: rejection.code,
+    idempotencyKey: job.idempotencyKey,
+    requestId: job.requestId ?? null,
+    createdAt: new Date(job.acceptedAt),
+    paidAt: null,
+    updatedAt: failedAt,
+  };
 }
 
 export function failedView(job: OrderJob, rejection: OrderRejected, failedAt: Date): OrderView {

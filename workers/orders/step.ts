@@ -3,11 +3,14 @@ import { inTransaction } from '../../shared/db/transaction';
 import { orderJobSchema, type OrderJob } from '../../shared/queues/orders';
 import { unappliedOrderView, type OrderView } from '../../shared/views';
 import type { PipelineStep } from '../pipeline';
-import { createOrderBatcher } from './batcher';
+import { createOrderBatcher, type BatcherOptions } from './batcher';
 import type { PlaceOrderDeps } from './place-order';
 
-export function orderStep(deps: PlaceOrderDeps): PipelineStep<OrderJob, OrderView> {
-  const batcher = createOrderBatcher(deps);
+export function orderStep(
+  deps: PlaceOrderDeps,
+  options: BatcherOptions = {},
+): PipelineStep<OrderJob, OrderView> {
+  const batcher = createOrderBatcher(deps, options);
   return {
     kind: 'order',
     schema: orderJobSchema,

@@ -32,6 +32,14 @@ export interface EventCursor {
 
 const LAST_ERROR_MAX = 500;
 
+export interface NewEvent {
+  id: string;
+  orderId: string;
+  type: string;
+  payload: object;
+  occurredAt: Date;
+}
+
 /** MariaDB returns a JSON column as text, MySQL as a parsed value. */
 const parseJson = (value: unknown): unknown =>
   typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
@@ -44,24 +52,31 @@ const parseJson = (value: unknown): unknown =>
  * hands it to the queue and on every delivery attempt. NULL means no job was confirmed yet.
  */
 export function createEventsRepository(sequelize: Sequelize) {
-  return {
-    async record(
-      tx: Transaction,
-      event: { id: string; orderId: string; type: string; payload: object; occurredAt: Date },
-    ): Promise<void> {
-      await write(
-        sequelize,
-        `INSERT INTO order_events (id, order_id, type, payload, occurred_at) VALUES (?, ?, ?, ?, ?)`,
-        [
+  /** Outbox rows written in the transaction of their cause (several for a group commit). */
+  async function recordMany(tx: Transaction, events: readonly NewEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await write(
+      sequelize,
+      'INSERT INTO order_events (id, order_id, type, payload, occurred_at) VALUES ?',
+      [
+        events.map((event) => [
           event.id,
           event.orderId,
           event.type,
           JSON.stringify(event.payload),
           sqlDateTime(event.occurredAt),
-        ],
-        tx,
-      );
+        ]),
+      ],
+      tx,
+    );
+  }
+
+  return {
+    async record(tx: Transaction, event: NewEvent): Promise<void> {
+      await recordMany(tx, [event]);
     },
+
+    recordMany,
 
     async find(id: string): Promise<EventRecord | undefined> {
       const [row] = await select<{

@@ -89,14 +89,19 @@ export function createOrdersRepository(sequelize: Sequelize) {
     return toOrderView(order, (await itemsOf([order.id], tx)).get(order.id) ?? []);
   }
 
-  return {
-    async insert(tx: Transaction, order: NewOrder, items: OrderItemRecord[]): Promise<void> {
-      await write(
-        sequelize,
-        `INSERT INTO orders (id, user_id, status, total_amount, failure_code, idempotency_key,
-           request_id, created_at, paid_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [
+  /** Orders with their items, in two multi-row statements (group commit writes a batch). */
+  async function insertMany(
+    tx: Transaction,
+    rows: readonly { order: NewOrder; items: readonly OrderItemRecord[] }[],
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    await write(
+      sequelize,
+      `INSERT INTO orders (id, user_id, status, total_amount, failure_code, idempotency_key,
+         request_id, created_at, paid_at, updated_at)
+       VALUES ?`,
+      [
+        rows.map(({ order }) => [
           order.id,
           order.userId,
           order.status,
@@ -107,15 +112,39 @@ export function createOrdersRepository(sequelize: Sequelize) {
           sqlDateTime(order.createdAt),
           sqlDateTimeOrNull(order.paidAt),
           sqlDateTime(order.updatedAt),
-        ],
-        tx,
-      );
-      await write(
+        ]),
+      ],
+      tx,
+    );
+    await write(
+      sequelize,
+      'INSERT INTO order_items (order_id, product_id, quantity, unit_price) VALUES ?',
+      [
+        rows.flatMap(({ order, items }) =>
+          items.map((item) => [order.id, item.productId, item.quantity, item.unitPrice]),
+        ),
+      ],
+      tx,
+    );
+  }
+
+  return {
+    async insert(tx: Transaction, order: NewOrder, items: OrderItemRecord[]): Promise<void> {
+      await insertMany(tx, [{ order, items }]);
+    },
+
+    insertMany,
+
+    /** Which of these order ids already have a row (redeliveries, ON_HOLD placeholders). */
+    async existingIds(tx: Transaction, ids: readonly string[]): Promise<Set<string>> {
+      if (ids.length === 0) return new Set();
+      const rows = await select<{ id: string }>(
         sequelize,
-        'INSERT INTO order_items (order_id, product_id, quantity, unit_price) VALUES ?',
-        [items.map((item) => [order.id, item.productId, item.quantity, item.unitPrice])],
+        'SELECT id FROM orders WHERE id IN (?)',
+        [ids],
         tx,
       );
+      return new Set(rows.map((row) => row.id));
     },
 
     /** Removes an ON_HOLD placeholder so a replayed order can be recorded for real. */

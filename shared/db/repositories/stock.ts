@@ -40,6 +40,41 @@ export function createStockRepository(sequelize: Sequelize) {
       );
       return new Map(rows.map((row) => [row.id, row.price]));
     },
+
+    /**
+     * Locks these products' rows in ascending id (the order every writer locks in) and returns
+     * stock and price; a product that does not exist has no entry.
+     */
+    async lockRows(
+      tx: Transaction,
+      productIds: readonly number[],
+    ): Promise<Map<number, { stock: number; price: number }>> {
+      if (productIds.length === 0) return new Map();
+      const rows = await select<{ id: number; stock: number; price: number }>(
+        sequelize,
+        'SELECT id, stock, price FROM products WHERE id IN (?) ORDER BY id FOR UPDATE',
+        [productIds],
+        tx,
+      );
+      return new Map(rows.map(({ id, ...row }) => [id, row]));
+    },
+
+    /**
+     * Takes units from rows this transaction has locked and checked, one statement for the
+     * batch; stock and sold_quantity move together (the CHECK keeps stock >= 0 regardless).
+     */
+    async takeLocked(tx: Transaction, quantities: ReadonlyMap<number, number>): Promise<void> {
+      if (quantities.size === 0) return;
+      const cases = [...quantities].flatMap(([id, quantity]) => [id, quantity]);
+      const byId = `CASE id ${'WHEN ? THEN ? '.repeat(quantities.size)}END`;
+      await write(
+        sequelize,
+        `UPDATE products SET stock = stock - ${byId}, sold_quantity = sold_quantity + ${byId}
+         WHERE id IN (?)`,
+        [...cases, ...cases, [...quantities.keys()]],
+        tx,
+      );
+    },
   };
 }
 
