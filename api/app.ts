@@ -1,5 +1,5 @@
+import type { RequestListener } from 'node:http';
 import express, { type Express, type Router } from 'express';
-import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
 import type { Config } from '../shared/config';
 import { BULL_BOARD_PATH } from './admin/bull-board';
@@ -14,7 +14,9 @@ import { chargesRoutes } from './charges/routes';
 import type { ChargesService } from './charges/use-cases';
 import type { Catalog } from './catalog/use-cases';
 import { healthRoutes, type Probe } from './health/routes';
-import { observeRequests } from './http/observe';
+import { createRequestObserver, type RequestObserver } from './http/observe';
+import { securityHeaders, sendHeaders } from './http/security-headers';
+import { fastProductReads } from './catalog/fast-reads';
 import { requireAdmin, sameOriginWrites } from './http/admin-auth';
 import { requireUser } from './http/auth';
 import { jsonBody } from './http/json-body';
@@ -42,18 +44,35 @@ export interface AppDeps {
   probes: Record<string, Probe>;
 }
 
-/** The HTTP application, without a listening socket: main.ts and the tests both build it. */
-export function createApp(deps: AppDeps): Express {
+/**
+ * What an HTTP server of the API runs per request (main.ts and the tests both serve it): the
+ * hot read path for cached product details, in front of the Express application.
+ */
+export function createRequestListener(deps: AppDeps): RequestListener {
+  const observer = createRequestObserver(deps.logger, deps.metrics);
+  return fastProductReads(
+    { cachedProduct: (id) => deps.catalog.cachedProduct(id), observer, headers: STRICT_HEADERS },
+    createApp(deps, observer),
+  );
+}
+
+/** Helmet's headers; Swagger UI and Bull Board need inline scripts, so they get no CSP. */
+const STRICT_HEADERS = securityHeaders();
+const RELAXED_HEADERS = securityHeaders({ contentSecurityPolicy: false });
+
+/** The Express application, without a listening socket. */
+export function createApp(
+  deps: AppDeps,
+  observer: RequestObserver = createRequestObserver(deps.logger, deps.metrics),
+): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
 
   app.use(requestId());
-  app.use(observeRequests(deps.logger, deps.metrics));
+  app.use(observer.middleware);
 
-  // Swagger UI and Bull Board need inline scripts and styles: they get helmet without the
-  // content security policy; everything else gets the strict one.
-  const relaxedHelmet = helmet({ contentSecurityPolicy: false });
+  const relaxedHelmet = sendHeaders(RELAXED_HEADERS);
   app.use(
     '/docs',
     relaxedHelmet,
@@ -63,7 +82,7 @@ export function createApp(deps: AppDeps): Express {
   // Operator surfaces: closed unless ADMIN_PASSWORD is set; never changed cross-site.
   app.use('/admin', relaxedHelmet, requireAdmin(deps.config.admin), sameOriginWrites());
   app.use(BULL_BOARD_PATH, deps.bullBoard);
-  app.use(helmet());
+  app.use(sendHeaders(STRICT_HEADERS));
 
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../shared/config';
 import { createSequelizeFromConfig } from '../shared/db/sequelize';
@@ -7,7 +7,7 @@ import { createLogger } from '../shared/logger';
 import { onShutdownSignal } from '../shared/process';
 import { createQueues } from '../shared/queues';
 import { createRedis } from '../shared/redis';
-import { createApp } from './app';
+import { createRequestListener } from './app';
 import { buildAppDeps, stopAppDeps } from './wiring';
 
 function closeServer(server: Server): Promise<void> {
@@ -37,9 +37,8 @@ async function main(): Promise<void> {
 
   const queues = createQueues(redis, config.redis.prefix, config.jobs, logger);
   const deps = buildAppDeps({ config, logger, sequelize, redis, queues });
-  const app = createApp(deps);
-
-  const server = app.listen(config.port, () => {
+  const server = createServer(createRequestListener(deps));
+  server.listen(config.port, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     logger.info('api listening', { port, docs: `http://localhost:${port}/docs` });

@@ -41,6 +41,12 @@ export function createJsonCache(options: JsonCacheOptions) {
     }
   };
 
+  /** The JSON for `key` if this process holds it fresh (MISSING included); never loads. */
+  function peek(key: string): string | undefined {
+    const entry = local.get(key);
+    return entry && entry.freshUntil > Date.now() ? entry.json : undefined;
+  }
+
   async function load(key: string, loader: () => Promise<unknown>): Promise<string> {
     const shared = await redis.get(keyPrefix + key).catch(() => null);
     if (shared !== null) {
@@ -63,8 +69,8 @@ export function createJsonCache(options: JsonCacheOptions) {
   return {
     /** The JSON for `key`, or {@link MISSING}. */
     get(key: string, loader: () => Promise<unknown>): Promise<string> | string {
-      const entry = local.get(key);
-      if (entry && entry.freshUntil > Date.now()) return entry.json;
+      const fresh = peek(key);
+      if (fresh !== undefined) return fresh;
       let pending = loading.get(key);
       if (!pending) {
         pending = load(key, loader).finally(() => {
@@ -74,6 +80,8 @@ export function createJsonCache(options: JsonCacheOptions) {
       }
       return pending;
     },
+
+    peek,
 
     /** Drops keys here and in Redis (other processes drop theirs through their own feed). */
     async evict(keys: string[]): Promise<void> {

@@ -84,6 +84,12 @@ export function createCatalog({ products, redis, prefix, logger }: CatalogDeps) 
       return json;
     },
 
+    /** A product's JSON when this process holds it fresh (the hot read path); never loads. */
+    cachedProduct(id: number): string | undefined {
+      const json = cache.peek(`product:${id}`);
+      return json === MISSING ? undefined : json;
+    },
+
     top(): Promise<string> | string {
       if (top && Date.now() - top.at < 5_000) return top.json;
       topLoading ??= loadTop()

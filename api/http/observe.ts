@@ -4,31 +4,45 @@ import type { Metrics } from '../../shared/metrics';
 import { createAccessLog } from './access-log';
 import { requestIdOf } from './request-id';
 
+export interface Finished {
+  method: string;
+  /** The route template (never the raw path, which would explode the label set). */
+  route: string;
+  status: number;
+  seconds: number;
+  requestId: string;
+}
+
 /**
- * Per request, once it finishes: the duration histogram by route template (never the raw
- * path, which would explode the label set) and, at LOG_LEVEL=http or finer, one access-log
- * line. Never bodies or headers.
+ * What is recorded of every finished request: the duration histogram by route template and,
+ * at LOG_LEVEL=http or finer, one access-log line. Never bodies or headers. One observer per
+ * server, shared by the Express routes and the hot read path.
  */
-export function observeRequests(logger: Logger, metrics: Metrics): RequestHandler {
+export function createRequestObserver(logger: Logger, metrics: Metrics) {
   const accessLog = logger.isLevelEnabled('http') ? createAccessLog('api') : undefined;
-  return (req, res, next) => {
+
+  function record({ method, route, status, seconds, requestId }: Finished): void {
+    metrics.httpDuration.observe({ method, route, status: String(status) }, seconds);
+    accessLog?.log({ requestId, method, route, status, ms: seconds * 1e3 });
+  }
+
+  /** Express middleware: records each request when its response finishes. */
+  const middleware: RequestHandler = (req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const path = (req.route as { path?: unknown } | undefined)?.path;
-      const route = typeof path === 'string' ? req.baseUrl + path : 'unmatched';
-      metrics.httpDuration.observe(
-        { method: req.method, route, status: String(res.statusCode) },
-        seconds,
-      );
-      accessLog?.log({
-        requestId: requestIdOf(res.locals),
+      record({
         method: req.method,
-        route,
+        route: typeof path === 'string' ? req.baseUrl + path : 'unmatched',
         status: res.statusCode,
-        ms: seconds * 1e3,
+        seconds: Number(process.hrtime.bigint() - started) / 1e9,
+        requestId: requestIdOf(res.locals),
       });
     });
     next();
   };
+
+  return { record, middleware };
 }
+
+export type RequestObserver = ReturnType<typeof createRequestObserver>;

@@ -7,12 +7,16 @@ const ACCEPTABLE = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Takes `X-Request-Id` from the request when it is sane, else makes one; echoes it back. */
 export function requestId(): RequestHandler {
   return (req, res, next) => {
-    const given = req.get('x-request-id');
-    const id = given !== undefined && ACCEPTABLE.test(given) ? given : randomUUID();
+    const id = requestIdFor(req.get('x-request-id'));
     res.locals.requestId = id;
     res.setHeader('X-Request-Id', id);
     withLogContext({ requestId: id }, next);
   };
+}
+
+/** The client's `X-Request-Id` when it is sane, else a new one. */
+export function requestIdFor(given: string | undefined): string {
+  return given !== undefined && ACCEPTABLE.test(given) ? given : randomUUID();
 }
 
 export function requestIdOf(locals: Record<string, unknown>): string {

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import type { Express } from 'express';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Sequelize } from 'sequelize';
-import { createApp } from '../../api/app';
+import { createRequestListener } from '../../api/app';
 import { buildAppDeps, stopAppDeps } from '../../api/wiring';
 import { loadConfig, type Config } from '../../shared/config';
 import { migrate } from '../../shared/db/migrator';
@@ -106,7 +105,7 @@ export async function startApiOver(clients: {
     clients.logger,
   );
   const deps = buildAppDeps({ ...clients, queues });
-  const running = await serve(createApp(deps));
+  const running = await serve(createRequestListener(deps));
   return {
     baseUrl: running.baseUrl,
     close: async () => {
@@ -117,10 +116,13 @@ export async function startApiOver(clients: {
   };
 }
 
-/** Listens with any app on an ephemeral port of 127.0.0.1; `close()` drops open connections. */
-export async function serve(app: Express): Promise<RunningApi> {
+/**
+ * Listens with any request listener (an Express app is one) on an ephemeral port of
+ * 127.0.0.1; `close()` drops open connections.
+ */
+export async function serve(listener: RequestListener): Promise<RunningApi> {
   const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => {
+    const s = createServer(listener).listen(0, '127.0.0.1', () => {
       resolve(s);
     });
   });
