@@ -45,7 +45,7 @@ const envSchema = z
     /** Jobs each worker process runs at once, per queue (charges, events). */
     WORKER_CONCURRENCY: int(1, 256).default(8),
     /** Orders a worker process holds at once; they are applied in batched transactions. */
-    ORDERS_IN_FLIGHT: int(1, 1_000).default(32),
+    ORDERS_IN_FLIGHT: int(1, 1_000).default(128),
     /**
      * How long a job's lock lasts without renewal; a worker that dies mid-job has its jobs
      * picked up again after about this long (BullMQ's stalled-job check runs as often).

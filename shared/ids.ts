@@ -1,11 +1,25 @@
 import { randomBytes } from 'node:crypto';
 
+/** Random bytes drawn 4 KiB at a time: one getrandom call per 256 ids, not one per id. */
+const POOL_BYTES = 4_096;
+let pool = randomBytes(POOL_BYTES);
+let used = 0;
+
+function randomBits(): Uint8Array {
+  if (used + 16 > POOL_BYTES) {
+    pool = randomBytes(POOL_BYTES);
+    used = 0;
+  }
+  used += 16;
+  return pool.subarray(used - 16, used);
+}
+
 /**
  * A UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, then random bits. Ids sort by
  * creation time, which keeps B-tree inserts at the right edge of the index.
  */
 export function uuidv7(now: number = Date.now()): string {
-  const bytes = randomBytes(16);
+  const bytes = Buffer.from(randomBits());
   bytes.writeUIntBE(now, 0, 6);
   bytes[6] = 0x70 | ((bytes[6] ?? 0) & 0x0f);
   bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f);

@@ -1,0 +1,19 @@
+import { UUID_PATTERN, uuidv7 } from '../shared/ids';
+
+describe('uuidv7', () => {
+  it('When many ids are made (across several refills of the random pool), then all are distinct, version 7, RFC variant', () => {
+    const ids = Array.from({ length: 2_000 }, () => uuidv7());
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) {
+      expect(id).toMatch(UUID_PATTERN);
+      expect(id[14]).toBe('7');
+      expect('89ab').toContain(id[19]);
+    }
+  });
+
+  it('When ids are made at later milliseconds, then they sort in time order', () => {
+    const ids = [1_700_000_000_000, 1_700_000_000_001, 1_800_000_000_000].map((t) => uuidv7(t));
+    expect([...ids].sort()).toEqual(ids);
+    expect(ids[0]?.slice(0, 13)).toBe('018bcfe5-6800');
+  });
+});
