@@ -16,7 +16,19 @@ export function createAccessLog(
   service: string,
   write: (chunk: string) => void = (c) => process.stdout.write(c),
 ) {
+  const quotedService = JSON.stringify(service);
   let buffer = '';
+  // One ISO string per millisecond, not per line.
+  let stampedAt = 0;
+  let stamp = '';
+  const timestamp = () => {
+    const now = Date.now();
+    if (now !== stampedAt) {
+      stampedAt = now;
+      stamp = new Date(now).toISOString();
+    }
+    return stamp;
+  };
   const flush = () => {
     if (buffer === '') return;
     const chunk = buffer;
@@ -29,13 +41,13 @@ export function createAccessLog(
 
   return {
     log(line: AccessLine): void {
-      buffer += `${JSON.stringify({
-        level: 'http',
-        message: 'request',
-        service,
-        ...line,
-        timestamp: new Date().toISOString(),
-      })}\n`;
+      // Written out by hand: building an object per request for JSON.stringify was most of
+      // this line's cost. Every string still goes through JSON.stringify (escaping).
+      buffer += `{"level":"http","message":"request","service":${quotedService},"requestId":${JSON.stringify(
+        line.requestId,
+      )},"method":${JSON.stringify(line.method)},"route":${JSON.stringify(line.route)},"status":${
+        line.status
+      },"ms":${line.ms},"timestamp":"${timestamp()}"}\n`;
       if (buffer.length > 65_536) flush();
     },
     flush,
