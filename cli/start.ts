@@ -2,14 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
+import { HEAP_FLAGS } from '../shared/heap';
 import { prepareDatabase } from './prepare-database';
-
-/**
- * A capped heap keeps a busy process near its working set: without it V8 lets the heap grow to
- * hundreds of MiB before collecting (measured: 300 MiB vs 140 MiB at full load, and more
- * throughput capped). Same flags as `npm run start:api` / `start:workers` and the image.
- */
-const HEAP_FLAGS = ['--max-old-space-size=160', '--max-semi-space-size=8'];
 
 /**
  * `npm start`: migrate, seed when the catalog is empty (unless SEED_DEMO=false), then run one

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { signUserToken } from '../../shared/tokens';
+import { HEAP_FLAGS } from '../../shared/heap';
 import { uuidv7 } from '../../shared/ids';
 import { ChaosDatabase } from '../chaos/database';
 import { ChildRunner, repoRoot } from '../chaos/processes';
@@ -33,8 +34,6 @@ const JWT_SECRET = 'bench-secret-0123456789-0123456789-abcdef';
 const USERS = 200;
 const MANY_PRODUCTS = 500;
 
-/** The heap caps the processes run with in production (npm start, the image). */
-const HEAP_FLAGS = ['--max-old-space-size=160', '--max-semi-space-size=8'];
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const dist = (entry: string) => path.join(repoRoot(), 'dist', entry);
 

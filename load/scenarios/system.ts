@@ -3,6 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChildRunner, repoRoot } from '../chaos/processes';
 import { freePort } from '../chaos/redis-server';
+import { HEAP_FLAGS } from '../../shared/heap';
 
 /** The system's admission limits: `default` as shipped, `raised` so they never refuse. */
 export type AdmissionMode = 'default' | 'raised';
@@ -66,7 +67,8 @@ export class LoadSystem {
       SEED_DEMO: 'false',
       SHUTDOWN_TIMEOUT_MS: '10000',
     };
-    const entry = (name: string) => [path.join(repoRoot(), 'dist', name)];
+    // As production runs them (npm start, the image): with the capped heap.
+    const entry = (name: string) => [...HEAP_FLAGS, path.join(repoRoot(), 'dist', name)];
     const log = (name: string) => path.join(options.logDir, `${name}.log`);
     const started: ChildRunner[] = [];
     try {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ENV_KEYS, loadConfig } from '../../shared/config';
+import { HEAP_FLAGS } from '../../shared/heap';
 import {
   ROOT,
   dockerfileStages,
@@ -218,6 +219,14 @@ describe('Dockerfile', () => {
     const cmd = /^CMD (.*)$/m.exec(text)?.[1] ?? '[]';
     const entry = entryPoint(z.array(z.string()).parse(JSON.parse(cmd)));
     expect(scripts['start:api']).toMatch(runsNode(entry));
+  });
+
+  test('runs with the same capped heap as npm start, npm run start:api / start:workers and the load runs', () => {
+    const text = runtime?.instructions.join('\n') ?? '';
+    expect(text).toContain(`ENV NODE_OPTIONS="${HEAP_FLAGS.join(' ')}"`);
+    for (const script of ['start:api', 'start:workers']) {
+      expect(scripts[script]).toContain(`node ${HEAP_FLAGS.join(' ')} dist/`);
+    }
   });
 
   test('.dockerignore keeps secrets, dependencies and local builds out of the context', () => {
