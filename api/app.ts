@@ -17,6 +17,7 @@ import { healthRoutes, type Probe } from './health/routes';
 import { createRequestObserver, type RequestObserver } from './http/observe';
 import { securityHeaders, sendHeaders } from './http/security-headers';
 import { fastProductReads } from './catalog/fast-reads';
+import { acceptDoor } from './http/accept-door';
 import { requireAdmin, sameOriginWrites } from './http/admin-auth';
 import { requireUser } from './http/auth';
 import { jsonBody } from './http/json-body';
@@ -46,13 +47,23 @@ export interface AppDeps {
 
 /**
  * What an HTTP server of the API runs per request (main.ts and the tests both serve it): the
- * hot read path for cached product details, in front of the Express application.
+ * hot read path for cached product details, then the accepts' in-flight limit, in front of
+ * the Express application.
  */
 export function createRequestListener(deps: AppDeps): RequestListener {
   const observer = createRequestObserver(deps.logger, deps.metrics);
+  const door = acceptDoor(
+    {
+      maxInFlight: deps.config.admission.maxInFlight,
+      observer,
+      metrics: deps.metrics,
+      headers: STRICT_HEADERS,
+    },
+    createApp(deps, observer),
+  );
   return fastProductReads(
     { cachedProduct: (id) => deps.catalog.cachedProduct(id), observer, headers: STRICT_HEADERS },
-    createApp(deps, observer),
+    door,
   );
 }
 

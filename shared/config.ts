@@ -75,6 +75,12 @@ const envSchema = z
     ADMISSION_MAX_BACKLOG: int(1, 100_000_000).default(20_000),
     /** ... or while the API's event-loop delay (p99 over the last interval) exceeds this. */
     ADMISSION_MAX_LAG_MS: int(1, 60_000).default(250),
+    /**
+     * ... or while this many accepts are in progress in this API process (checked at the door,
+     * `api/http/accept-door.ts`). About 2 × capacity × accept latency: lower refuses work the
+     * process could do when Redis is slower; higher lets admitted latency grow.
+     */
+    ADMISSION_MAX_IN_FLIGHT: int(1, 100_000).default(256),
     /** How long a graceful shutdown may take before in-flight work is abandoned. */
     SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
   })
@@ -143,7 +149,11 @@ export interface Config {
   };
   readonly lockWaitTimeoutS: number;
   readonly redisCommandTimeoutMs: number;
-  readonly admission: { readonly maxBacklog: number; readonly maxLagMs: number };
+  readonly admission: {
+    readonly maxBacklog: number;
+    readonly maxLagMs: number;
+    readonly maxInFlight: number;
+  };
   readonly shutdownTimeoutMs: number;
 }
 
@@ -212,7 +222,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     lockWaitTimeoutS: e.DB_LOCK_WAIT_TIMEOUT_S,
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
-    admission: { maxBacklog: e.ADMISSION_MAX_BACKLOG, maxLagMs: e.ADMISSION_MAX_LAG_MS },
+    admission: {
+      maxBacklog: e.ADMISSION_MAX_BACKLOG,
+      maxLagMs: e.ADMISSION_MAX_LAG_MS,
+      maxInFlight: e.ADMISSION_MAX_IN_FLIGHT,
+    },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
   return deepFreeze(config);

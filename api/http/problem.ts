@@ -4,25 +4,28 @@ import { isDatabaseUnavailable, isRedisUnavailable } from '../../shared/infra-er
 import { isBreakerOpen } from '../../shared/resilience/breaker';
 import type { Logger } from '../../shared/logger';
 
-/** Writes an AppError as application/problem+json. The only place errors become responses. */
+/** An AppError as the application/problem+json body. */
+export function problemJson(error: AppError): string {
+  return JSON.stringify({
+    type: 'about:blank',
+    title: error.title,
+    status: error.httpStatus,
+    code: error.code,
+    detail: error.detail ?? error.title,
+    ...(error.errors ? { errors: error.errors } : {}),
+  });
+}
+
+/**
+ * Writes an AppError as application/problem+json. The one place errors become responses, but
+ * for the front door's in-flight refusal (`accept-door.ts`), which sends a body made here too.
+ */
 export function sendProblem(res: Response, error: AppError): void {
   for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
   if (error.retryAfterSeconds !== undefined) {
     res.setHeader('Retry-After', String(error.retryAfterSeconds));
   }
-  res
-    .status(error.httpStatus)
-    .type('application/problem+json')
-    .send(
-      JSON.stringify({
-        type: 'about:blank',
-        title: error.title,
-        status: error.httpStatus,
-        code: error.code,
-        detail: error.detail ?? error.title,
-        ...(error.errors ? { errors: error.errors } : {}),
-      }),
-    );
+  res.status(error.httpStatus).type('application/problem+json').send(problemJson(error));
 }
 
 export function notFoundHandler(): RequestHandler {

@@ -1,0 +1,81 @@
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { createQueues } from '../../shared/queues';
+import { createRedis } from '../../shared/redis';
+import {
+  createTestContext,
+  startApiOver,
+  type RunningApi,
+  type TestContext,
+} from '../harness/context';
+import { expectProblem, request } from '../harness/http';
+import { insertProduct, newKey } from '../harness/pipeline';
+
+/**
+ * The in-flight limit, made deterministic with real Redis: the API gets a connection of its own,
+ * and a BLPOP sent on it first holds every later command on that connection for a second
+ * (Redis answers one connection's commands in order). Accepts sent meanwhile stay in flight.
+ */
+let ctx: TestContext;
+let apiRedis: Redis;
+let api: RunningApi;
+
+beforeAll(async () => {
+  ctx = await createTestContext({ ADMISSION_MAX_IN_FLIGHT: '2' });
+  await insertProduct(ctx, { id: 1, price: 100, stock: 10 });
+  apiRedis = createRedis(ctx.config.redis.url, 'command', ctx.logger, { commandTimeout: 5_000 });
+  if (apiRedis.status !== 'ready') await once(apiRedis, 'ready');
+  api = await startApiOver({
+    config: ctx.config,
+    logger: ctx.logger,
+    sequelize: ctx.sequelize,
+    redis: apiRedis,
+  });
+});
+
+afterAll(async () => {
+  await api.close();
+  apiRedis.disconnect();
+  await ctx.destroy();
+});
+
+describe('Admission control: accepts in flight', () => {
+  it('When more accepts are in progress than ADMISSION_MAX_IN_FLIGHT, then the next is refused at once with 503 OVERLOADED, and the admitted ones complete', async () => {
+    const token = await ctx.tokenFor(1);
+    const accept = () =>
+      request(api.baseUrl, 'POST', '/api/orders', {
+        token,
+        body: { items: [{ productId: 1, quantity: 1 }] },
+        headers: { 'idempotency-key': newKey() },
+      });
+
+    const held = apiRedis.blpop(`${ctx.config.redis.prefix}:never`, 1);
+    await sleep(50);
+    const first = accept();
+    const second = accept();
+    await sleep(200);
+    const started = performance.now();
+    const refused = await accept();
+    expect(performance.now() - started).toBeLessThan(500);
+    expectProblem(refused, 503, 'OVERLOADED');
+    expect(refused.body).toMatchObject({
+      detail: expect.stringContaining('in progress') as unknown,
+    });
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+
+    await held;
+    expect((await first).status).toBe(202);
+    expect((await second).status).toBe(202);
+    // Once they are done, accepts are admitted again.
+    expect((await accept()).status).toBe(202);
+
+    // The refused request left nothing behind: three jobs for three 202s.
+    const queues = createQueues(ctx.redis, ctx.config.redis.prefix, ctx.config.jobs, ctx.logger);
+    try {
+      expect(await queues.orders.getWaitingCount()).toBe(3);
+    } finally {
+      await queues.close();
+    }
+  });
+});
