@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { repoRoot } from './chaos/processes';
+import { resultsDir } from './chaos/processes';
 import { loadAverage } from './report/environment';
 import { toMarkdown } from './report/document';
 import { terminalBlocks } from './report/summary';
@@ -133,12 +133,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const startedAt = new Date();
-  const dir = path.join(
-    repoRoot(),
-    'load',
-    'results',
-    `${startedAt.toISOString().replace(/[:.]/g, '-')}-${args.scenario.name}`,
-  );
+  const dir = resultsDir(startedAt, args.scenario.name);
   const report: RunReport = {
     scenario: {
       name: args.scenario.name,

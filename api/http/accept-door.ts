@@ -39,7 +39,8 @@ export function acceptDoor(deps: AcceptDoorDeps, next: RequestListener): Request
   fixed.push('Content-Type', 'application/problem+json; charset=utf-8', 'Retry-After', '1');
 
   return (req, res) => {
-    const queue = req.method === 'POST' ? ACCEPTS.get(pathOf(req.url)) : undefined;
+    const path = req.method === 'POST' ? pathOf(req.url) : '';
+    const queue = ACCEPTS.get(path);
     if (queue === undefined) {
       next(req, res);
       return;
@@ -70,7 +71,7 @@ export function acceptDoor(deps: AcceptDoorDeps, next: RequestListener): Request
     deps.metrics.admissionRejections.inc({ queue, reason: 'in_flight' });
     deps.observer.record({
       method: 'POST',
-      route: pathOf(req.url),
+      route: path,
       status: 503,
       seconds: Number(process.hrtime.bigint() - started) / 1e9,
       requestId,

@@ -9,7 +9,7 @@ import { signUserToken } from '../../shared/tokens';
 import { HEAP_FLAGS } from '../../shared/heap';
 import { uuidv7 } from '../../shared/ids';
 import { ChaosDatabase } from '../chaos/database';
-import { ChildRunner, repoRoot } from '../chaos/processes';
+import { ChildRunner, repoRoot, resultsDir } from '../chaos/processes';
 import { cannon, watchMemory, type Throughput } from './measure';
 import { rawSqlLoop, type RawSqlResult } from './raw-sql';
 import { fundUsers, seedProducts, timeToFinalise } from './setup';
@@ -280,12 +280,7 @@ async function main(): Promise<void> {
     ];
     const report = lines.join('\n');
     process.stdout.write(`\n${report}\n`);
-    const dir = path.join(
-      repoRoot(),
-      'load',
-      'results',
-      `${new Date().toISOString().replace(/[:.]/g, '-')}-bench`,
-    );
+    const dir = resultsDir(new Date(), 'bench');
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, 'bench.md'), `${report}\n`);
     writeFileSync(

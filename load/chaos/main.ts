@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runDurability } from './durability';
-import { repoRoot } from './processes';
+import { repoRoot, resultsDir } from './processes';
 import type { CutMode } from './proxy';
 import { writeReport, summaryTable, type ChaosReport } from './report';
 import { runScenario, type RunOptions } from './run';
@@ -91,12 +91,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const startedAt = new Date();
-  const dir = path.join(
-    repoRoot(),
-    'load',
-    'results',
-    startedAt.toISOString().replace(/[:.]/g, '-'),
-  );
+  const dir = resultsDir(startedAt);
   const options: RunOptions = {
     ...(args.cutMode ? { cutMode: args.cutMode } : {}),
     ...(args.jobAttempts ? { jobAttempts: args.jobAttempts } : {}),

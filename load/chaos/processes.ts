@@ -12,6 +12,15 @@ export function repoRoot(): string {
   throw new Error(`no package.json above ${__dirname}`);
 }
 
+/**
+ * Where a run writes its results: `load/results/<start time>[-<name>]/` (git-ignored), the
+ * time with `:` and `.` made safe for file names.
+ */
+export function resultsDir(startedAt: Date, name?: string): string {
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  return path.join(repoRoot(), 'load', 'results', name === undefined ? stamp : `${stamp}-${name}`);
+}
+
 export interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;

@@ -24,6 +24,20 @@ afterEach(() => {
   world.receiver.mode = 'ok';
 });
 
+/** A paid order whose event delivery was attempted and failed (the receiver stays failing). */
+async function paidOrderWithFailedDelivery(userId: number) {
+  const token = await world.ctx.tokenFor(userId);
+  await fund(world.api.baseUrl, token, 10_000);
+  world.receiver.mode = 'fail';
+  const submitted = await submitOrder(world.api.baseUrl, token, [{ productId: 1, quantity: 1 }]);
+  await waitForFinal(world.api.baseUrl, token, submitted.statusUrl);
+  await eventually('the event was attempted', async () =>
+    (await eventRows(world.ctx, [submitted.id])).every((r) => r.attempts >= 1),
+  );
+  const [row] = await eventRows(world.ctx, [submitted.id]);
+  return { submitted, eventId: row?.id ?? '' };
+}
+
 describe('The sweeper', () => {
   it('When a worker dies between the paying commit and the enqueue, then the sweeper delivers the event', async () => {
     const token = await world.ctx.tokenFor(501);
@@ -64,16 +78,7 @@ describe('The sweeper', () => {
   });
 
   it("When Redis loses an event's job and the row shows no sign of it yet, then the sweeper enqueues it again", async () => {
-    const token = await world.ctx.tokenFor(502);
-    await fund(world.api.baseUrl, token, 10_000);
-    world.receiver.mode = 'fail';
-    const submitted = await submitOrder(world.api.baseUrl, token, [{ productId: 1, quantity: 1 }]);
-    await waitForFinal(world.api.baseUrl, token, submitted.statusUrl);
-    await eventually('the event was attempted', async () =>
-      (await eventRows(world.ctx, [submitted.id])).every((r) => r.attempts >= 1),
-    );
-    const [row] = await eventRows(world.ctx, [submitted.id]);
-    const eventId = row?.id ?? '';
+    const { submitted, eventId } = await paidOrderWithFailedDelivery(502);
 
     // Redis lost the job (a failover, a flush): only the row remains, and it looks untouched.
     await world.events.remove(eventId);
@@ -87,16 +92,7 @@ describe('The sweeper', () => {
   });
 
   it('When a PENDING event has had no sign of its job for longer than the longest retry delay, then the sweeper enqueues it again', async () => {
-    const token = await world.ctx.tokenFor(503);
-    await fund(world.api.baseUrl, token, 10_000);
-    world.receiver.mode = 'fail';
-    const submitted = await submitOrder(world.api.baseUrl, token, [{ productId: 1, quantity: 1 }]);
-    await waitForFinal(world.api.baseUrl, token, submitted.statusUrl);
-    await eventually('the event was attempted', async () =>
-      (await eventRows(world.ctx, [submitted.id])).every((r) => r.attempts >= 1),
-    );
-    const [row] = await eventRows(world.ctx, [submitted.id]);
-    const eventId = row?.id ?? '';
+    const { submitted, eventId } = await paidOrderWithFailedDelivery(503);
     await world.events.remove(eventId);
     // Silent for two minutes, beyond the one minute FAST_EVENTS allows.
     await world.ctx.sequelize.query(

@@ -94,52 +94,45 @@ export interface Submitted {
   replayed: boolean;
 }
 
-export async function submitCharge(
+/** POSTs an accept and reads the 202's id and status URL (what a client keeps). */
+async function submit(
   baseUrl: string,
   token: string,
-  amount: unknown,
-  key = newKey('charge'),
+  path: '/api/charges' | '/api/orders',
+  body: object,
+  key: string,
 ): Promise<Submitted> {
-  const response = await request<{ chargeId: string; statusUrl: string }>(
+  const response = await request<{ chargeId?: string; orderId?: string; statusUrl: string }>(
     baseUrl,
     'POST',
-    '/api/charges',
-    {
-      token,
-      body: { amount },
-      headers: { 'idempotency-key': key },
-    },
+    path,
+    { token, body, headers: { 'idempotency-key': key } },
   );
   return {
     status: response.status,
-    id: response.body.chargeId,
+    // Undefined unless the answer was a 202, as the callers expect.
+    id: (path === '/api/charges' ? response.body.chargeId : response.body.orderId) as string,
     statusUrl: response.body.statusUrl,
     replayed: response.headers.get('idempotent-replayed') === 'true',
   };
 }
 
-export async function submitOrder(
+export function submitCharge(
+  baseUrl: string,
+  token: string,
+  amount: unknown,
+  key = newKey('charge'),
+): Promise<Submitted> {
+  return submit(baseUrl, token, '/api/charges', { amount }, key);
+}
+
+export function submitOrder(
   baseUrl: string,
   token: string,
   items: { productId: number; quantity: number }[],
   key = newKey('order'),
 ): Promise<Submitted> {
-  const response = await request<{ orderId: string; statusUrl: string }>(
-    baseUrl,
-    'POST',
-    '/api/orders',
-    {
-      token,
-      body: { items },
-      headers: { 'idempotency-key': key },
-    },
-  );
-  return {
-    status: response.status,
-    id: response.body.orderId,
-    statusUrl: response.body.statusUrl,
-    replayed: response.headers.get('idempotent-replayed') === 'true',
-  };
+  return submit(baseUrl, token, '/api/orders', { items }, key);
 }
 
 const FINAL = new Set(['PAID', 'FAILED', 'COMPLETED']);

@@ -16,16 +16,8 @@ export interface NewCharge {
   completedAt: Date | null;
 }
 
-interface ChargeRecord {
-  id: string;
-  userId: number;
-  amount: number;
-  status: ChargeStatus;
-  failureCode: string | null;
-  balanceAfter: number | null;
-  createdAt: Date;
-  completedAt: Date | null;
-}
+/** A charge row as read back (the request's key and id stay in the table). */
+type ChargeRecord = Omit<NewCharge, 'idempotencyKey' | 'requestId'>;
 
 const CHARGE_COLUMNS = `id, user_id AS userId, amount, status, failure_code AS failureCode,
   balance_after AS balanceAfter, created_at AS createdAt, completed_at AS completedAt`;
@@ -87,9 +79,7 @@ export function createChargesRepository(sequelize: Sequelize) {
 
     /** ON_HOLD charges as the jobs that would apply them (for `ops replay-on-hold`). */
     async onHoldJobs(): Promise<ChargeJob[]> {
-      const rows = await select<
-        ChargeRecord & { idempotencyKey: string; requestId: string | null }
-      >(
+      const rows = await select<NewCharge>(
         sequelize,
         `SELECT ${CHARGE_COLUMNS}, idempotency_key AS idempotencyKey, request_id AS requestId
          FROM charges WHERE status = 'ON_HOLD' ORDER BY created_at`,

@@ -79,15 +79,7 @@ export function createEventsRepository(sequelize: Sequelize) {
     recordMany,
 
     async find(id: string): Promise<EventRecord | undefined> {
-      const [row] = await select<{
-        id: string;
-        orderId: string;
-        type: string;
-        payload: unknown;
-        status: EventStatus;
-        attempts: number;
-        occurredAt: Date;
-      }>(
+      const [row] = await select<EventRecord>(
         sequelize,
         `SELECT id, order_id AS orderId, type, payload, status, attempts, occurred_at AS occurredAt
          FROM order_events WHERE id = ?`,
