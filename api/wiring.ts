@@ -28,11 +28,17 @@ export interface ApiClients {
   queues: PipelineQueues;
 }
 
+/**
+ * A queue's backlog in requests: its waiting jobs times the requests per job this process has
+ * been enqueueing (a job carries one accept, or a batch of accepts that arrived together).
+ */
 async function backlog(
   queue: PipelineQueues['orders'] | PipelineQueues['charges'],
+  requestsPerJob: number,
 ): Promise<number> {
   const counts = await queue.getJobCounts('wait', 'delayed', 'prioritized');
-  return (counts.wait ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0);
+  const jobs = (counts.wait ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0);
+  return Math.round(jobs * requestsPerJob);
 }
 
 /**
@@ -52,6 +58,16 @@ export function buildAppDeps({ config, logger, sequelize, redis, queues }: ApiCl
   observeBreaker(metrics, 'api-db', breaker);
   observePool(metrics, sequelize, config.database.poolMax);
   observeQueues(metrics, [queues.charges, queues.orders, queues.events]);
+  const charges = createChargesService({
+    tracking,
+    queue: queues.charges,
+    charges: guarded(createChargesRepository(sequelize), breaker),
+  });
+  const orders = createOrdersService({
+    tracking,
+    queue: queues.orders,
+    orders: guarded(createOrdersRepository(sequelize), breaker),
+  });
   return {
     config,
     logger,
@@ -63,16 +79,8 @@ export function buildAppDeps({ config, logger, sequelize, redis, queues }: ApiCl
       logger,
     }),
     users: guarded(createUsersRepository(sequelize), breaker),
-    charges: createChargesService({
-      tracking,
-      queue: queues.charges,
-      charges: guarded(createChargesRepository(sequelize), breaker),
-    }),
-    orders: createOrdersService({
-      tracking,
-      queue: queues.orders,
-      orders: guarded(createOrdersRepository(sequelize), breaker),
-    }),
+    charges,
+    orders,
     breaker,
     bullBoard: bullBoardRouter(
       [queues.charges, queues.orders, queues.events],
@@ -83,8 +91,8 @@ export function buildAppDeps({ config, logger, sequelize, redis, queues }: ApiCl
       maxLagMs: config.admission.maxLagMs,
       logger,
       backlogs: async () => ({
-        [ORDERS_QUEUE]: await backlog(queues.orders),
-        [CHARGES_QUEUE]: await backlog(queues.charges),
+        [ORDERS_QUEUE]: await backlog(queues.orders, orders.requestsPerJob()),
+        [CHARGES_QUEUE]: await backlog(queues.charges, charges.requestsPerJob()),
       }),
     }),
     probes: {

@@ -4,6 +4,7 @@ import { isDatabaseUnavailable } from '../shared/infra-errors';
 import { withLogContext, type Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 import { isBreakerOpen, type DbBreaker } from '../shared/resilience/breaker';
+import { requestsParser } from '../shared/queues/batch';
 import type { TrackedKind, TrackingStore } from '../shared/tracking/store';
 import type { UnappliedStatus } from '../shared/views';
 
@@ -41,83 +42,64 @@ export function isLastAttempt(job: Job): boolean {
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
- * The BullMQ processor for a pipeline step: validates the payload again, shows PROCESSING,
- * applies through the database breaker, publishes the final view.
+ * The BullMQ processor for a pipeline step. A job carries one request or a batch of them
+ * (`shared/queues/batch.ts`); each request is validated again, shown PROCESSING, applied through
+ * the database breaker and its final view published — the status writes of a job's requests
+ * go to Redis in one script each way. Requests of one job are applied concurrently (orders
+ * join the same group commit) and each succeeds or fails on its own.
  *
- * - Database down (breaker open, or the connection failing): the job goes back to waiting
- *   with its attempts untouched and the queue pauses — an outage never puts work ON_HOLD.
- * - Any other infrastructure error propagates, so BullMQ retries with backoff; on the last
- *   attempt the request goes ON_HOLD for an operator instead of FAILED.
+ * - Database down (breaker open, or the connection failing) for any request: the job goes back
+ *   to waiting with its attempts untouched and the queue pauses — an outage never puts work
+ *   ON_HOLD. Requests of the job that were applied meanwhile stay final; applying them again
+ *   when the job returns is a no-op.
+ * - Any other infrastructure error propagates, so BullMQ retries the job with backoff; on the
+ *   last attempt its unapplied requests go ON_HOLD for an operator instead of FAILED.
  */
 export function pipelineProcessor<J, V extends { status: string; createdAt: string }>(
   step: PipelineStep<J, V>,
   deps: PipelineDeps,
 ): Processor {
+  const requestsOf = requestsParser(step.schema);
   return async (job: Job) => {
-    const parsed = step.schema.safeParse(job.data);
-    if (!parsed.success) {
-      deps.logger.error('invalid job payload', {
-        queue: job.queueName,
-        jobId: job.id,
-        issues: parsed.error.issues,
-      });
+    const requests = requestsOf(job.data);
+    if (!requests) {
+      deps.logger.error('invalid job payload', { queue: job.queueName, jobId: job.id });
       throw new UnrecoverableError('invalid job payload');
     }
-    const data = parsed.data;
-    const id = step.idOf(data);
-    const requestId = (job.data as { requestId?: string }).requestId;
-    const context = {
-      jobId: job.id ?? id,
-      queue: job.queueName,
-      ...(requestId ? { requestId } : {}),
+    const queue = job.queueName;
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1_000;
+    const contextOf = (request: J) => {
+      const requestId = (request as { requestId?: string }).requestId;
+      return {
+        jobId: job.id ?? step.idOf(request),
+        queue,
+        ...(requestId ? { requestId } : {}),
+      };
     };
-    return withLogContext(context, async () => {
-      const started = performance.now();
-      const seconds = () => (performance.now() - started) / 1_000;
-      await deps.tracking.transition(
-        step.kind,
-        id,
-        'PROCESSING',
-        step.unappliedView(data, 'PROCESSING'),
-      );
-      let view: V;
-      try {
-        view = await deps.breaker.run(() => step.apply(data));
-      } catch (error) {
-        if (isBreakerOpen(error) || isDatabaseUnavailable(error)) {
-          await deps.tracking.transition(
-            step.kind,
-            id,
-            'PENDING',
-            step.unappliedView(data, 'PENDING'),
-          );
-          await deps.pauseQueue(
-            isBreakerOpen(error) ? deps.breaker.settings.resetMs : OUTAGE_PAUSE_MS,
-          );
-          deps.logger.warn(`${step.kind} deferred: database unavailable`, {
-            breaker: deps.breaker.state,
-            error: messageOf(error),
-          });
-          deps.metrics.jobsDeferred.inc({ queue: job.queueName });
-          deps.metrics.jobDuration.observe(
-            { queue: job.queueName, outcome: 'deferred' },
-            seconds(),
-          );
-          throw Worker.RateLimitError();
-        }
-        const last = isLastAttempt(job);
-        deps.logger.warn(`${step.kind} attempt failed`, {
-          attempt: job.attemptsMade + 1,
-          last,
-          error: messageOf(error),
-        });
-        deps.metrics.jobDuration.observe({ queue: job.queueName, outcome: 'error' }, seconds());
-        if (last) await putOnHold(step, deps, job.queueName, data);
-        throw error;
-      }
-      await deps.tracking.publishFinal(step.kind, id, view.status, view);
+    const statuses = (list: J[], status: UnappliedStatus) =>
+      list.map((r) => ({ id: step.idOf(r), status, view: step.unappliedView(r, status) }));
+
+    await deps.tracking.transitionMany(step.kind, statuses(requests, 'PROCESSING'));
+    const outcomes = await Promise.allSettled(
+      requests.map((r) =>
+        withLogContext(contextOf(r), () => deps.breaker.run(() => step.apply(r))),
+      ),
+    );
+    const applied: { request: J; view: V }[] = [];
+    const unapplied: { request: J; error: unknown }[] = [];
+    outcomes.forEach((outcome, i) => {
+      const request = requests[i] as J;
+      if (outcome.status === 'fulfilled') applied.push({ request, view: outcome.value });
+      else unapplied.push({ request, error: outcome.reason });
+    });
+
+    await deps.tracking.publishFinalMany(
+      step.kind,
+      applied.map(({ request, view }) => ({ id: step.idOf(request), status: view.status, view })),
+    );
+    for (const { request, view } of applied) {
       const failureCode = (view as { failureCode?: string | null }).failureCode ?? null;
-      const queue = job.queueName;
       deps.metrics.jobDuration.observe({ queue, outcome: view.status }, seconds());
       deps.metrics.acceptToFinal.observe(
         { queue, status: view.status },
@@ -128,14 +110,62 @@ export function pipelineProcessor<J, V extends { status: string; createdAt: stri
         status: view.status,
         failure_code: failureCode ?? '',
       });
-      deps.logger.info(`${step.kind} processed`, {
-        status: view.status,
-        failureCode,
-        ms: Math.round(performance.now() - started),
-        attempt: job.attemptsMade + 1,
+      withLogContext(contextOf(request), () => {
+        deps.logger.info(`${step.kind} processed`, {
+          status: view.status,
+          failureCode,
+          ms: Math.round(performance.now() - started),
+          attempt: job.attemptsMade + 1,
+        });
       });
-      return { status: view.status };
-    });
+    }
+    const [first] = unapplied;
+    if (!first) {
+      const [only] = applied;
+      return requests.length === 1 && only
+        ? { status: only.view.status }
+        : { statuses: applied.map(({ view }) => view.status) };
+    }
+
+    const outage = unapplied.find(
+      ({ error }) => isBreakerOpen(error) || isDatabaseUnavailable(error),
+    );
+    if (outage) {
+      await deps.tracking.transitionMany(
+        step.kind,
+        statuses(
+          unapplied.map((u) => u.request),
+          'PENDING',
+        ),
+      );
+      await deps.pauseQueue(
+        isBreakerOpen(outage.error) ? deps.breaker.settings.resetMs : OUTAGE_PAUSE_MS,
+      );
+      deps.logger.warn(`${step.kind} deferred: database unavailable`, {
+        jobId: job.id,
+        requests: unapplied.length,
+        breaker: deps.breaker.state,
+        error: messageOf(outage.error),
+      });
+      deps.metrics.jobsDeferred.inc({ queue }, unapplied.length);
+      for (let i = 0; i < unapplied.length; i++) {
+        deps.metrics.jobDuration.observe({ queue, outcome: 'deferred' }, seconds());
+      }
+      throw Worker.RateLimitError();
+    }
+    const last = isLastAttempt(job);
+    for (const { request, error } of unapplied) {
+      withLogContext(contextOf(request), () => {
+        deps.logger.warn(`${step.kind} attempt failed`, {
+          attempt: job.attemptsMade + 1,
+          last,
+          error: messageOf(error),
+        });
+      });
+      deps.metrics.jobDuration.observe({ queue, outcome: 'error' }, seconds());
+      if (last) await putOnHold(step, deps, queue, request);
+    }
+    throw first.error;
   };
 }
 

@@ -16,6 +16,7 @@ import {
   observeQueues,
   type Metrics,
 } from '../shared/metrics';
+import { requestsParser } from '../shared/queues/batch';
 import { CHARGES_QUEUE } from '../shared/queues/charges';
 import { ORDERS_QUEUE } from '../shared/queues/orders';
 import { breakerSettings, createDbBreaker, type DbBreaker } from '../shared/resilience/breaker';
@@ -65,6 +66,7 @@ function startWorker<J, V extends { status: string; createdAt: string }>(
     pauseQueue: (ms) => queue.rateLimit(ms),
   });
 
+  const requestsOf = requestsParser(step.schema);
   const create = () => {
     const worker = new Worker(queueName, processor, {
       connection,
@@ -83,9 +85,9 @@ function startWorker<J, V extends { status: string; createdAt: string }>(
     worker.on('failed', (job, error) => {
       // Jobs failed outside the processor (stalled too often) still must not vanish.
       if (job && /stalled/i.test(error.message)) {
-        const parsed = step.schema.safeParse(job.data);
-        if (parsed.success)
-          void putOnHold(step, { tracking, logger, metrics }, queueName, parsed.data);
+        for (const request of requestsOf(job.data) ?? []) {
+          void putOnHold(step, { tracking, logger, metrics }, queueName, request);
+        }
       }
     });
     return worker;

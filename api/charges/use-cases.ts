@@ -2,7 +2,7 @@ import type { ChargesRepository } from '../../shared/db/repositories/charges';
 import type { ChargeJob } from '../../shared/queues/charges';
 import type { TrackingStore } from '../../shared/tracking/store';
 import { unappliedChargeView } from '../../shared/views';
-import { acceptRequest, type JobSink } from '../pipeline/accept';
+import { createAcceptPath, type JobSink } from '../pipeline/accept';
 import { readStatus, type JobSource } from '../pipeline/status';
 
 export interface ChargesDeps {
@@ -12,11 +12,13 @@ export interface ChargesDeps {
 }
 
 export function createChargesService({ tracking, queue, charges }: ChargesDeps) {
+  const accepts = createAcceptPath<ChargeJob>('charge', tracking, queue);
   return {
+    /** Requests per job this process has enqueued lately (see `createAcceptPath`). */
+    requestsPerJob: accepts.requestsPerJob,
+
     accept(userId: number, idempotencyKey: string, body: { amount: number }, requestId: string) {
-      return acceptRequest(tracking, {
-        kind: 'charge',
-        queue,
+      return accepts.accept({
         userId,
         idempotencyKey,
         body,

@@ -2,7 +2,7 @@ import type { OrderCursor, OrdersRepository } from '../../shared/db/repositories
 import type { OrderJob } from '../../shared/queues/orders';
 import type { TrackingStore } from '../../shared/tracking/store';
 import { unappliedOrderView } from '../../shared/views';
-import { acceptRequest, type JobSink } from '../pipeline/accept';
+import { createAcceptPath, type JobSink } from '../pipeline/accept';
 import { readStatus, type JobSource } from '../pipeline/status';
 import { encodeOrderCursor } from './schemas';
 
@@ -13,16 +13,18 @@ export interface OrdersDeps {
 }
 
 export function createOrdersService({ tracking, queue, orders }: OrdersDeps) {
+  const accepts = createAcceptPath<OrderJob>('order', tracking, queue);
   return {
+    /** Requests per job this process has enqueued lately (see `createAcceptPath`). */
+    requestsPerJob: accepts.requestsPerJob,
+
     accept(
       userId: number,
       idempotencyKey: string,
       body: { items: OrderJob['items'] },
       requestId: string,
     ) {
-      return acceptRequest(tracking, {
-        kind: 'order',
-        queue,
+      return accepts.accept({
         userId,
         idempotencyKey,
         body,

@@ -1,12 +1,23 @@
 import { AppError } from '../../shared/errors';
 import { uuidv7 } from '../../shared/ids';
-import { fingerprint, type TrackedKind, type TrackingStore } from '../../shared/tracking/store';
+import { MAX_REQUESTS_PER_JOB, type JobPayload } from '../../shared/queues/batch';
+import {
+  fingerprint,
+  type Reservation,
+  type ReserveRequest,
+  type TrackedKind,
+  type TrackingStore,
+} from '../../shared/tracking/store';
 
 /** `Idempotency-Key`: 1..255 visible ASCII characters. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
+export function isIdempotencyKey(header: unknown): header is string {
+  return typeof header === 'string' && IDEMPOTENCY_KEY.test(header);
+}
+
 export function requireIdempotencyKey(header: string | undefined): string {
-  if (header === undefined || !IDEMPOTENCY_KEY.test(header)) {
+  if (!isIdempotencyKey(header)) {
     throw new AppError('IDEMPOTENCY_KEY_REQUIRED', {
       detail: 'Send an Idempotency-Key header of 1..255 visible ASCII characters',
     });
@@ -16,12 +27,10 @@ export function requireIdempotencyKey(header: string | undefined): string {
 
 /** Where accepted jobs go: a BullMQ queue. */
 export interface JobSink<J> {
-  add(name: string, data: J, opts: { jobId: string }): Promise<unknown>;
+  add(name: string, data: JobPayload<J>, opts?: { jobId: string }): Promise<unknown>;
 }
 
 export interface AcceptRequest<J> {
-  kind: TrackedKind;
-  queue: JobSink<J>;
   userId: number;
   idempotencyKey: string;
   /** The validated body; its canonical JSON is the idempotency fingerprint. */
@@ -36,48 +45,121 @@ export interface Accepted {
   replayed: boolean;
 }
 
-/**
- * Accepts a request without touching MySQL: one atomic Redis step claims the idempotency key
- * and records the PENDING status, then the job is enqueued under a deterministic id.
- *
- * A replay (same key, same body) answers with the first id. If the first request's enqueue
- * never happened (its process died in between), the replay enqueues it; adding a job id that
- * exists is a no-op, so concurrent replays cannot enqueue twice.
- */
-export async function acceptRequest<J>(
-  tracking: TrackingStore,
-  request: AcceptRequest<J>,
-): Promise<Accepted> {
-  const { kind, queue, userId, idempotencyKey } = request;
-  const fp = fingerprint(request.body);
-  const id = uuidv7();
-  const job = request.makeJob(id, new Date().toISOString());
-  const reservation = await tracking.reserve(
-    kind,
-    userId,
-    idempotencyKey,
-    fp,
-    id,
-    request.pendingView(job),
-  );
+interface Waiting<J> {
+  request: ReserveRequest;
+  job: J;
+  resolve(reservation: Reservation): void;
+  reject(error: unknown): void;
+}
 
-  if (reservation.reserved) {
-    // If this fails the client gets a 503 — but the add may have happened (a timeout after
-    // Redis did the work). The key stays claimed, so the client's retry with the same key
-    // replays this id and re-adds the job under the same job id, which is a no-op if it exists.
-    await queue.add(kind, job, { jobId: id });
-    return { id, replayed: false };
+/**
+ * The accept path of one kind (orders or charges) in one API process: claims idempotency keys
+ * and enqueues jobs without touching MySQL.
+ *
+ * Accepts are micro-batched: those that arrive in the same turn of the event loop share one
+ * Redis script (every key claimed and every PENDING record written, atomically per request)
+ * and one BullMQ job carrying all the new requests — at most {@link MAX_REQUESTS_PER_JOB}.
+ * Nothing waits for a batch to fill: a lone accept is flushed on the next turn as a job of its
+ * own under its own id, exactly as without batching. Why: `npm run bench` measured 56 µs of
+ * Redis CPU per accept as two scripts (reservation, BullMQ add) and as many again per job in
+ * the workers (fetch, complete); a batch pays them once.
+ */
+export function createAcceptPath<J>(kind: TrackedKind, tracking: TrackingStore, queue: JobSink<J>) {
+  let waiting: Waiting<J>[] = [];
+  // Requests per job enqueued, a moving average: admission control turns a queue's job count
+  // into an estimate of its requests with it.
+  let requestsPerJob = 1;
+
+  async function flush(batch: Waiting<J>[]): Promise<void> {
+    let reservations: Reservation[];
+    try {
+      reservations = await tracking.reserveMany(batch.map((w) => w.request));
+    } catch (error) {
+      for (const w of batch) w.reject(error);
+      return;
+    }
+    const fresh = batch.filter((_, i) => reservations[i]?.reserved === true);
+    let failure: { error: unknown } | undefined;
+    try {
+      const [only] = fresh;
+      if (fresh.length > 0) requestsPerJob = 0.9 * requestsPerJob + 0.1 * fresh.length;
+      if (fresh.length === 1 && only) {
+        await queue.add(kind, only.job, { jobId: only.request.id });
+      } else if (fresh.length > 1) {
+        await queue.add(kind, { requests: fresh.map((w) => w.job) });
+      }
+    } catch (error) {
+      failure = { error };
+    }
+    for (const [i, w] of batch.entries()) {
+      const reservation = reservations[i];
+      if (!reservation) w.reject(new Error('the reservation script answered too few results'));
+      else if (reservation.reserved && failure) w.reject(failure.error);
+      else w.resolve(reservation);
+    }
   }
 
-  if (reservation.fingerprint !== fp) {
-    throw new AppError('IDEMPOTENCY_KEY_REUSED', {
-      detail: 'This Idempotency-Key was first used with a different request body',
+  function schedule(): void {
+    setImmediate(() => {
+      const taken = waiting;
+      waiting = [];
+      for (let i = 0; i < taken.length; i += MAX_REQUESTS_PER_JOB) {
+        void flush(taken.slice(i, i + MAX_REQUESTS_PER_JOB));
+      }
     });
   }
-  const first = await tracking.get(kind, reservation.id);
-  if (first?.status === 'PENDING') {
-    const { createdAt } = JSON.parse(first.view) as { createdAt: string };
-    await queue.add(kind, request.makeJob(reservation.id, createdAt), { jobId: reservation.id });
+
+  /** Claims the key and enqueues the job with whatever else arrived in this turn. */
+  function reserveAndEnqueue(request: ReserveRequest, job: J): Promise<Reservation> {
+    return new Promise((resolve, reject) => {
+      if (waiting.length === 0) schedule();
+      waiting.push({ request, job, resolve, reject });
+    });
   }
-  return { id: reservation.id, replayed: true };
+
+  /**
+   * Accepts a request. A replay (same key, same body) answers with the first id. If the first
+   * request's enqueue never happened (its process died in between, or the add failed and the
+   * client got a 503), the replay enqueues it as a job of its own under its id; adding a job
+   * id that exists is a no-op, and applying is exactly-once in the database, so a request that
+   * is in a batch job too is still applied once.
+   */
+  async function accept(request: AcceptRequest<J>): Promise<Accepted> {
+    const { userId, idempotencyKey } = request;
+    const fp = fingerprint(request.body);
+    const id = uuidv7();
+    const job = request.makeJob(id, new Date().toISOString());
+    const reservation = await reserveAndEnqueue(
+      {
+        kind,
+        userId,
+        key: idempotencyKey,
+        fingerprint: fp,
+        id,
+        pendingView: request.pendingView(job),
+      },
+      job,
+    );
+    if (reservation.reserved) return { id, replayed: false };
+
+    if (reservation.fingerprint !== fp) {
+      throw new AppError('IDEMPOTENCY_KEY_REUSED', {
+        detail: 'This Idempotency-Key was first used with a different request body',
+      });
+    }
+    const first = await tracking.get(kind, reservation.id);
+    if (first?.status === 'PENDING') {
+      const { createdAt } = JSON.parse(first.view) as { createdAt: string };
+      await queue.add(kind, request.makeJob(reservation.id, createdAt), { jobId: reservation.id });
+    }
+    return { id: reservation.id, replayed: true };
+  }
+
+  return {
+    accept,
+    /** Requests per job this process has enqueued lately (1 when accepts come one at a time). */
+    requestsPerJob: () => requestsPerJob,
+  };
 }
+
+export type AcceptPath<J> = ReturnType<typeof createAcceptPath<J>>;

@@ -1,10 +1,11 @@
 import { isFinal } from '../../shared/views';
 import type { TrackedKind, TrackingStore } from '../../shared/tracking/store';
 import { UUID_PATTERN } from '../../shared/ids';
+import { isBatch, type JobPayload } from '../../shared/queues/batch';
 
 /** Jobs still in the queue, looked up by id: a BullMQ queue. */
 export interface JobSource<J> {
-  getJob(id: string): Promise<{ data: J; getState(): Promise<string> } | undefined>;
+  getJob(id: string): Promise<{ data: JobPayload<J>; getState(): Promise<string> } | undefined>;
 }
 
 export interface StatusSources<J, V extends { userId: number; status: string }> {
@@ -45,8 +46,9 @@ export async function readStatus<
       ? { json: JSON.stringify(stored), final: isFinal(stored.status) }
       : null;
   }
+  // Only a job of one request has the request's id (a batch job's id is BullMQ's own).
   const job = await sources.queue.getJob(id);
-  if (!job || job.data.userId !== userId) return null;
+  if (!job || isBatch(job.data) || job.data.userId !== userId) return null;
   const view = sources.fromJob(job.data, (await job.getState()) === 'active');
   return { json: JSON.stringify(view), final: false };
 }

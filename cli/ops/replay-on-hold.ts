@@ -2,8 +2,9 @@ import type { Job } from 'bullmq';
 import type { PipelineQueues } from '../../shared/queues';
 import type { TrackedKind, TrackingStore } from '../../shared/tracking/store';
 import { unappliedChargeView, unappliedOrderView } from '../../shared/views';
-import type { ChargeJob } from '../../shared/queues/charges';
-import type { OrderJob } from '../../shared/queues/orders';
+import { requestsParser, type JobPayload } from '../../shared/queues/batch';
+import { chargeJobSchema, type ChargeJob } from '../../shared/queues/charges';
+import { orderJobSchema, type OrderJob } from '../../shared/queues/orders';
 
 export interface ReplayDeps {
   queues: PipelineQueues;
@@ -14,7 +15,7 @@ export interface ReplayDeps {
 
 /** The part of a BullMQ queue replaying needs. */
 interface ReplayableQueue<J> {
-  add(name: string, data: J, opts: { jobId: string }): Promise<unknown>;
+  add(name: string, data: JobPayload<J>, opts: { jobId: string }): Promise<unknown>;
   getJob(id: string): Promise<unknown>;
   getFailed(start: number, end: number): Promise<Job[]>;
 }
@@ -23,24 +24,34 @@ async function replayQueue<J>(
   kind: TrackedKind,
   queue: ReplayableQueue<J>,
   recorded: J[],
+  requestsOf: (data: unknown) => J[] | null,
   idOf: (job: J) => string,
   pendingView: (job: J) => object,
   tracking: TrackingStore,
   out: (line: string) => void,
 ): Promise<number> {
   let replayed = 0;
-  // Failed jobs are the ON_HOLD ones: business failures complete, they never fail.
+  const requeued = new Set<string>();
+  // Failed jobs are the ON_HOLD ones: business failures complete, they never fail. A batch job
+  // is re-queued whole; its requests that were applied stay final (a non-final status never
+  // replaces a final one) and applying them again is a no-op.
   for (const job of await queue.getFailed(0, -1)) {
-    const data = job.data as J;
+    const requests = requestsOf(job.data) ?? [];
     await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-    await tracking.transition(kind, idOf(data), 'PENDING', pendingView(data));
-    replayed++;
-    out(`  ${kind} ${idOf(data)} re-queued`);
+    await tracking.transitionMany(
+      kind,
+      requests.map((data) => ({ id: idOf(data), status: 'PENDING', view: pendingView(data) })),
+    );
+    for (const data of requests) {
+      requeued.add(idOf(data));
+      replayed++;
+      out(`  ${kind} ${idOf(data)} re-queued`);
+    }
   }
   // ON_HOLD rows whose job is gone (Redis lost it, or retention expired): enqueue them anew.
   for (const data of recorded) {
     const id = idOf(data);
-    if (await queue.getJob(id)) continue;
+    if (requeued.has(id) || (await queue.getJob(id))) continue;
     await queue.add(kind, data, { jobId: id });
     await tracking.transition(kind, id, 'PENDING', pendingView(data));
     replayed++;
@@ -58,6 +69,7 @@ export async function runReplayOnHold(
     'charge',
     deps.queues.charges,
     await deps.onHoldCharges(),
+    requestsParser(chargeJobSchema),
     (job) => job.chargeId,
     (job) => unappliedChargeView(job, 'PENDING'),
     deps.tracking,
@@ -67,6 +79,7 @@ export async function runReplayOnHold(
     'order',
     deps.queues.orders,
     await deps.onHoldOrders(),
+    requestsParser(orderJobSchema),
     (job) => job.orderId,
     (job) => unappliedOrderView(job, 'PENDING'),
     deps.tracking,

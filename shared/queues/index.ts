@@ -1,13 +1,14 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Logger } from '../logger';
+import type { JobPayload } from './batch';
 import { CHARGES_QUEUE, type ChargeJob } from './charges';
 import { EVENTS_QUEUE, eventJobOptions, type EventJob } from './events';
 import { pipelineJobOptions, type RetryPolicy } from './options';
 import { ORDERS_QUEUE, type OrderJob } from './orders';
 
 export interface PipelineQueues {
-  charges: Queue<ChargeJob>;
-  orders: Queue<OrderJob>;
+  charges: Queue<JobPayload<ChargeJob>>;
+  orders: Queue<JobPayload<OrderJob>>;
   /** Order events to the data platform (Bull Board, ops); their own retry policy. */
   events: Queue<EventJob>;
   close(): Promise<void>;
@@ -21,8 +22,16 @@ export function createQueues(
   logger: Logger,
 ): PipelineQueues {
   const defaultJobOptions = pipelineJobOptions(retry);
-  const charges = new Queue<ChargeJob>(CHARGES_QUEUE, { connection, prefix, defaultJobOptions });
-  const orders = new Queue<OrderJob>(ORDERS_QUEUE, { connection, prefix, defaultJobOptions });
+  const charges = new Queue<JobPayload<ChargeJob>>(CHARGES_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions,
+  });
+  const orders = new Queue<JobPayload<OrderJob>>(ORDERS_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions,
+  });
   const events = new Queue<EventJob>(EVENTS_QUEUE, {
     connection,
     prefix,

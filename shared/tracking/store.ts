@@ -24,39 +24,72 @@ export interface StatusRecord {
   view: string;
 }
 
-// KEYS: idem, status. ARGV: fingerprint, id, pending view, ttl.
-const RESERVE = `
-local existing = redis.call('GET', KEYS[1])
-if existing then return existing end
-redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'EX', ARGV[4])
-redis.call('HSET', KEYS[2], 'status', 'PENDING', 'view', ARGV[3])
-redis.call('EXPIRE', KEYS[2], ARGV[4])
-return false
+// Many requests in one call (an accept batch, a job's requests): one round trip and one script
+// run instead of one per request. KEYS: n idem keys, then their n status keys.
+// ARGV: ttl, then fingerprint, id, pending view per request. Per request: '' if it claimed its
+// key (and its PENDING record is written), else the first claim's `<fingerprint> <id>`.
+const RESERVE_MANY = `
+local n = #KEYS / 2
+local out = {}
+for i = 1, n do
+  local existing = redis.call('GET', KEYS[i])
+  if existing then
+    out[i] = existing
+  else
+    redis.call('SET', KEYS[i], ARGV[3 * i - 1] .. ' ' .. ARGV[3 * i], 'EX', ARGV[1])
+    redis.call('HSET', KEYS[n + i], 'status', 'PENDING', 'view', ARGV[3 * i + 1])
+    redis.call('EXPIRE', KEYS[n + i], ARGV[1])
+    out[i] = ''
+  end
+end
+return out
 `;
 
-// KEYS: status. ARGV: status, view, ttl, final ('1' or '0').
-// A final view always wins; a non-final one never replaces a final one.
-const TRANSITION = `
-local current = redis.call('HGET', KEYS[1], 'status')
-if ARGV[4] ~= '1' and (current == 'PAID' or current == 'FAILED' or current == 'COMPLETED') then
-  return 0
+// KEYS: status keys. ARGV: ttl, final ('1' or '0'), then status, view per key. Per key 1 if
+// written. A final view always wins; a non-final one never replaces a final one.
+const TRANSITION_MANY = `
+local out = {}
+for i = 1, #KEYS do
+  local current = redis.call('HGET', KEYS[i], 'status')
+  if ARGV[2] ~= '1' and (current == 'PAID' or current == 'FAILED' or current == 'COMPLETED') then
+    out[i] = 0
+  else
+    redis.call('HSET', KEYS[i], 'status', ARGV[2 * i + 1], 'view', ARGV[2 * i + 2])
+    redis.call('EXPIRE', KEYS[i], ARGV[1])
+    out[i] = 1
+  end
 end
-redis.call('HSET', KEYS[1], 'status', ARGV[1], 'view', ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return 1
+return out
 `;
 
 interface ScriptedRedis {
-  trackReserve(idem: string, status: string, ...argv: string[]): Promise<string | null>;
-  trackTransition(status: string, ...argv: string[]): Promise<number>;
+  trackReserveMany(keyCount: number, ...keysAndArgv: string[]): Promise<string[]>;
+  trackTransitionMany(keyCount: number, ...keysAndArgv: string[]): Promise<number[]>;
 }
 
 function scripted(redis: Redis): ScriptedRedis {
-  if (!('trackReserve' in redis)) {
-    redis.defineCommand('trackReserve', { numberOfKeys: 2, lua: RESERVE });
-    redis.defineCommand('trackTransition', { numberOfKeys: 1, lua: TRANSITION });
+  if (!('trackReserveMany' in redis)) {
+    redis.defineCommand('trackReserveMany', { lua: RESERVE_MANY });
+    redis.defineCommand('trackTransitionMany', { lua: TRANSITION_MANY });
   }
   return redis as unknown as ScriptedRedis;
+}
+
+/** One request to reserve: its idempotency key's first use claims `id`. */
+export interface ReserveRequest {
+  kind: TrackedKind;
+  userId: number;
+  key: string;
+  fingerprint: string;
+  id: string;
+  pendingView: object;
+}
+
+/** One status record to write. */
+export interface StatusUpdate {
+  id: string;
+  status: string;
+  view: object;
 }
 
 /** SHA-256 of JSON with object keys sorted at every depth: key order does not matter. */
@@ -84,6 +117,31 @@ export function createTrackingStore(redis: Redis, prefix: string) {
   const statusKey = (kind: TrackedKind, id: string) => `${prefix}:status:${kind}:${id}`;
   const ttl = String(RECORD_TTL_SECONDS);
 
+  /** Claims many idempotency keys in one atomic script; answers in request order. */
+  async function reserveMany(requests: readonly ReserveRequest[]): Promise<Reservation[]> {
+    const keys = requests.map((r) => idemKey(r.kind, r.userId, r.key));
+    for (const r of requests) keys.push(statusKey(r.kind, r.id));
+    const argv = requests.flatMap((r) => [r.fingerprint, r.id, JSON.stringify(r.pendingView)]);
+    const answers = await lua.trackReserveMany(keys.length, ...keys, ttl, ...argv);
+    return answers.map((existing): Reservation => {
+      if (existing === '') return { reserved: true };
+      const [fp = '', firstId = ''] = existing.split(' ');
+      return { reserved: false, fingerprint: fp, id: firstId };
+    });
+  }
+
+  async function write(
+    kind: TrackedKind,
+    updates: readonly StatusUpdate[],
+    final: '0' | '1',
+  ): Promise<boolean[]> {
+    if (updates.length === 0) return [];
+    const keys = updates.map((u) => statusKey(kind, u.id));
+    const argv = updates.flatMap((u) => [u.status, JSON.stringify(u.view)]);
+    const written = await lua.trackTransitionMany(keys.length, ...keys, ttl, final, ...argv);
+    return written.map((w) => w === 1);
+  }
+
   return {
     /** The connection the store uses (shared with whoever created it). */
     redis,
@@ -100,18 +158,15 @@ export function createTrackingStore(redis: Redis, prefix: string) {
       id: string,
       pendingView: object,
     ): Promise<Reservation> {
-      const existing = await lua.trackReserve(
-        idemKey(kind, userId, key),
-        statusKey(kind, id),
-        bodyFingerprint,
-        id,
-        JSON.stringify(pendingView),
-        ttl,
-      );
-      if (existing === null) return { reserved: true };
-      const [fp = '', firstId = ''] = existing.split(' ');
-      return { reserved: false, fingerprint: fp, id: firstId };
+      const [reservation] = await reserveMany([
+        { kind, userId, key, fingerprint: bodyFingerprint, id, pendingView },
+      ]);
+      if (!reservation) throw new Error('trackReserveMany answered nothing');
+      return reservation;
     },
+
+    /** {@link reserve} for many requests in one atomic script; answers in request order. */
+    reserveMany,
 
     async get(kind: TrackedKind, id: string): Promise<StatusRecord | null> {
       const [status, view] = await redis.hmget(statusKey(kind, id), 'status', 'view');
@@ -125,19 +180,23 @@ export function createTrackingStore(redis: Redis, prefix: string) {
       status: string,
       view: object,
     ): Promise<boolean> {
-      const applied = await lua.trackTransition(
-        statusKey(kind, id),
-        status,
-        JSON.stringify(view),
-        ttl,
-        '0',
-      );
-      return applied === 1;
+      const [applied] = await write(kind, [{ id, status, view }], '0');
+      return applied === true;
+    },
+
+    /** {@link transition} for many records of one kind in one script; answers in order. */
+    async transitionMany(kind: TrackedKind, updates: readonly StatusUpdate[]): Promise<boolean[]> {
+      return write(kind, updates, '0');
     },
 
     /** Records the final view; replaces whatever was there. */
     async publishFinal(kind: TrackedKind, id: string, status: string, view: object): Promise<void> {
-      await lua.trackTransition(statusKey(kind, id), status, JSON.stringify(view), ttl, '1');
+      await write(kind, [{ id, status, view }], '1');
+    },
+
+    /** {@link publishFinal} for many records of one kind in one script. */
+    async publishFinalMany(kind: TrackedKind, updates: readonly StatusUpdate[]): Promise<void> {
+      await write(kind, updates, '1');
     },
   };
 }

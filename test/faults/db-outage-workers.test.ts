@@ -5,6 +5,7 @@ import { FaultProxy } from '../../load/chaos/proxy';
 import { reconcile } from '../../shared/db/reconcile';
 import { createSequelize } from '../../shared/db/sequelize';
 import { createQueues, type PipelineQueues } from '../../shared/queues';
+import { isBatch } from '../../shared/queues/batch';
 import { createRedis } from '../../shared/redis';
 import { createTrackingStore } from '../../shared/tracking/store';
 import { startWorkers, type RunningWorkers } from '../../workers/wiring';
@@ -88,8 +89,14 @@ describe('Workers during a database outage', () => {
           token,
         });
         expect(['PENDING', 'PROCESSING']).toContain(status.body.status);
-        expect((await queues.orders.getJob(s.id))?.attemptsMade).toBe(0);
       }
+      // Every order is still in a job (alone, or in a batch accepted together), none retried.
+      const jobs = await queues.orders.getJobs(['wait', 'active', 'delayed', 'prioritized']);
+      const queued = jobs.flatMap((job) =>
+        isBatch(job.data) ? job.data.requests.map((o) => o.orderId) : [job.data.orderId],
+      );
+      expect(queued).toEqual(expect.arrayContaining(submitted.map((s) => s.id)));
+      expect(jobs.map((job) => job.attemptsMade)).toEqual(jobs.map(() => 0));
       expect(await queues.orders.getFailedCount()).toBe(0);
 
       await proxy.restore();
