@@ -10,7 +10,7 @@ import type { Admission } from '../shared/resilience/admission';
 import type { DbBreaker } from '../shared/resilience/breaker';
 import { balanceRoutes } from './balance/routes';
 import { catalogRoutes } from './catalog/routes';
-import { chargesRoutes } from './charges/routes';
+import { chargeAccepts, chargesRoutes } from './charges/routes';
 import type { ChargesService } from './charges/use-cases';
 import type { Catalog } from './catalog/use-cases';
 import { healthRoutes, type Probe } from './health/routes';
@@ -18,13 +18,15 @@ import { createRequestObserver, type RequestObserver } from './http/observe';
 import { securityHeaders, sendHeaders } from './http/security-headers';
 import { fastProductReads } from './catalog/fast-reads';
 import { acceptDoor } from './http/accept-door';
+import { fastAccepts } from './pipeline/fast-accepts';
+import { fastAcceptRoute } from './pipeline/accept-route';
 import { requireAdmin, sameOriginWrites } from './http/admin-auth';
-import { requireUser } from './http/auth';
+import { createUserAuth, type UserAuth } from './http/auth';
 import { jsonBody } from './http/json-body';
 import { errorHandler, notFoundHandler } from './http/problem';
 import { requestId } from './http/request-id';
 import { buildOpenApiDocument } from './openapi';
-import { ordersRoutes } from './orders/routes';
+import { orderAccepts, ordersRoutes } from './orders/routes';
 import type { OrdersService } from './orders/use-cases';
 
 export interface AppDeps {
@@ -47,11 +49,28 @@ export interface AppDeps {
 
 /**
  * What an HTTP server of the API runs per request (main.ts and the tests both serve it): the
- * hot read path for cached product details, then the accepts' in-flight limit, in front of
- * the Express application.
+ * hot read path for cached product details, then the accepts' in-flight limit, then the fast
+ * accept path, in front of the Express application. Each passes what it does not serve on.
  */
 export function createRequestListener(deps: AppDeps): RequestListener {
   const observer = createRequestObserver(deps.logger, deps.metrics);
+  const auth = createUserAuth(deps.config.jwtSecret);
+  const app = createApp(deps, observer, auth);
+  const accepts = fastAccepts(
+    {
+      routes: [
+        fastAcceptRoute(orderAccepts(deps.orders)),
+        fastAcceptRoute(chargeAccepts(deps.charges)),
+      ],
+      knownUser: (header) => auth.knownUser(header),
+      admission: deps.admission,
+      metrics: deps.metrics,
+      observer,
+      logger: deps.logger,
+      headers: STRICT_HEADERS,
+    },
+    app,
+  );
   const door = acceptDoor(
     {
       maxInFlight: deps.config.admission.maxInFlight,
@@ -59,7 +78,7 @@ export function createRequestListener(deps: AppDeps): RequestListener {
       metrics: deps.metrics,
       headers: STRICT_HEADERS,
     },
-    createApp(deps, observer),
+    accepts,
   );
   return fastProductReads(
     { cachedProduct: (id) => deps.catalog.cachedProduct(id), observer, headers: STRICT_HEADERS },
@@ -75,6 +94,7 @@ const RELAXED_HEADERS = securityHeaders({ contentSecurityPolicy: false });
 export function createApp(
   deps: AppDeps,
   observer: RequestObserver = createRequestObserver(deps.logger, deps.metrics),
+  auth: UserAuth = createUserAuth(deps.config.jwtSecret),
 ): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -107,7 +127,7 @@ export function createApp(
   app.use(jsonBody());
   app.use(healthRoutes(deps.probes));
   app.use(catalogRoutes(deps.catalog));
-  const authenticated = requireUser(deps.config.jwtSecret);
+  const authenticated = auth.requireUser;
   app.use(balanceRoutes(deps.users, authenticated));
   app.use(chargesRoutes(deps.charges, authenticated, deps.admission, deps.metrics));
   app.use(ordersRoutes(deps.orders, authenticated, deps.admission, deps.metrics));

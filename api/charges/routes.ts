@@ -1,16 +1,25 @@
 import { Router, type RequestHandler } from 'express';
+import type { z } from 'zod';
 import { AppError } from '../../shared/errors';
 import { CHARGES_QUEUE } from '../../shared/queues/charges';
 import type { Metrics } from '../../shared/metrics';
 import type { Admission } from '../../shared/resilience/admission';
-import { admit } from '../http/admission';
 import { userIdOf } from '../http/auth';
-import { requestIdOf } from '../http/request-id';
-import { parse } from '../http/validate';
-import { requireIdempotencyKey } from '../pipeline/accept';
-import { sendAccepted, sendStatus } from '../pipeline/respond';
+import { acceptHandler, type AcceptRoute } from '../pipeline/accept-route';
+import { sendStatus } from '../pipeline/respond';
 import { chargeBody } from './schemas';
 import type { ChargesService } from './use-cases';
+
+/** `POST /api/charges`, served by this router and by the fast path in front of Express. */
+export function chargeAccepts(charges: ChargesService): AcceptRoute<z.output<typeof chargeBody>> {
+  return {
+    path: '/api/charges',
+    queue: CHARGES_QUEUE,
+    idField: 'chargeId',
+    schema: chargeBody,
+    accept: (userId, key, body, requestId) => charges.accept(userId, key, body, requestId),
+  };
+}
 
 export function chargesRoutes(
   charges: ChargesService,
@@ -20,14 +29,11 @@ export function chargesRoutes(
 ): Router {
   const router = Router();
 
-  router.post('/api/charges', requireUser, async (req, res) => {
-    const key = requireIdempotencyKey(req.get('idempotency-key'));
-    const body = parse(chargeBody, req.body, 'body');
-    // After validation: a client mistake is a 4xx even while work is being shed.
-    admit(admission, CHARGES_QUEUE, metrics);
-    const accepted = await charges.accept(userIdOf(res), key, body, requestIdOf(res.locals));
-    sendAccepted(res, 'chargeId', accepted, `/api/charges/${accepted.id}`);
-  });
+  router.post(
+    '/api/charges',
+    requireUser,
+    acceptHandler(chargeAccepts(charges), admission, metrics),
+  );
 
   router.get('/api/charges/:chargeId', requireUser, async (req, res) => {
     const view = await charges.status(userIdOf(res), String(req.params.chargeId));

@@ -4,7 +4,7 @@ import type { Metrics } from '../../shared/metrics';
 import { CHARGES_QUEUE } from '../../shared/queues/charges';
 import { ORDERS_QUEUE } from '../../shared/queues/orders';
 import type { RequestObserver } from './observe';
-import { problemJson } from './problem';
+import { writeProblem } from './problem';
 import { requestIdFor } from './request-id';
 import type { HeaderSet } from './security-headers';
 
@@ -36,7 +36,6 @@ export interface AcceptDoorDeps {
 export function acceptDoor(deps: AcceptDoorDeps, next: RequestListener): RequestListener {
   let inFlight = 0;
   const fixed = [...deps.headers].flat();
-  fixed.push('Content-Type', 'application/problem+json; charset=utf-8', 'Retry-After', '1');
 
   return (req, res) => {
     const path = req.method === 'POST' ? pathOf(req.url) : '';
@@ -55,19 +54,11 @@ export function acceptDoor(deps: AcceptDoorDeps, next: RequestListener): Request
     }
     const started = process.hrtime.bigint();
     const requestId = requestIdFor(req.headers['x-request-id'] as string | undefined);
-    const body = problemJson(
-      new AppError('OVERLOADED', {
-        detail: `${inFlight} accepts are in progress on this API process; retry later`,
-      }),
-    );
-    res.writeHead(503, [
-      'X-Request-Id',
-      requestId,
-      ...fixed,
-      'Content-Length',
-      String(Buffer.byteLength(body)),
-    ]);
-    res.end(body);
+    const refusal = new AppError('OVERLOADED', {
+      detail: `${inFlight} accepts are in progress on this API process; retry later`,
+      retryAfterSeconds: 1,
+    });
+    writeProblem(res, refusal, ['X-Request-Id', requestId, ...fixed]);
     deps.metrics.admissionRejections.inc({ queue, reason: 'in_flight' });
     deps.observer.record({
       method: 'POST',

@@ -11,16 +11,31 @@ function unauthenticated(detail: string, error = 'invalid_token'): AppError {
   });
 }
 
-/**
- * Bearer JWT (HS256, `sub` = user id as a decimal string, `exp` required). The user id lands
- * in `res.locals.userId`; read it with {@link userIdOf}.
- */
-export function requireUser(jwtSecret: string): RequestHandler {
+const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i;
+
+export interface UserAuth {
+  /**
+   * Bearer JWT (HS256, `sub` = user id as a decimal string, `exp` required). The user id lands
+   * in `res.locals.userId`; read it with {@link userIdOf}.
+   */
+  requireUser: RequestHandler;
+  /** The user of an Authorization header whose token was verified before and has not expired. */
+  knownUser(header: string | undefined): number | undefined;
+}
+
+export function createUserAuth(jwtSecret: string): UserAuth {
   const key = new TextEncoder().encode(jwtSecret);
   // Tokens already verified, with their expiry: a client polls with the same token many times,
   // and the signature check is the costliest step of an accept. Only successes are kept.
   const verified = new Map<string, { userId: number; expiresAt: number }>();
-  return async (req, res, next) => {
+
+  function knownUser(header: string | undefined): number | undefined {
+    const token = header === undefined ? undefined : BEARER.exec(header)?.[1];
+    const known = token === undefined ? undefined : verified.get(token);
+    return known && known.expiresAt > Date.now() ? known.userId : undefined;
+  }
+
+  const requireUser: RequestHandler = async (req, res, next) => {
     const header = req.get('authorization');
     if (header === undefined) {
       throw new AppError('UNAUTHENTICATED', {
@@ -28,7 +43,7 @@ export function requireUser(jwtSecret: string): RequestHandler {
         headers: { 'WWW-Authenticate': 'Bearer' },
       });
     }
-    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i.exec(header);
+    const match = BEARER.exec(header);
     if (!match?.[1]) throw unauthenticated('The Authorization header is not a Bearer JWT');
     const token = match[1];
     const known = verified.get(token);
@@ -60,6 +75,7 @@ export function requireUser(jwtSecret: string): RequestHandler {
     }
     next();
   };
+  return { requireUser, knownUser };
 }
 
 /** Bounds the verified-token memo; clearing it all at once is simpler than an LRU and rare. */

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { AppError, serviceUnavailable } from '../../shared/errors';
 import { isDatabaseUnavailable, isRedisUnavailable } from '../../shared/infra-errors';
@@ -17,8 +18,8 @@ export function problemJson(error: AppError): string {
 }
 
 /**
- * Writes an AppError as application/problem+json. The one place errors become responses, but
- * for the front door's in-flight refusal (`accept-door.ts`), which sends a body made here too.
+ * Writes an AppError as application/problem+json from Express. The paths in front of Express
+ * (`accept-door.ts`, `fast-accepts.ts`) write the same with {@link writeProblem}.
  */
 export function sendProblem(res: Response, error: AppError): void {
   for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
@@ -75,27 +76,54 @@ function fromHttpError(error: HttpishError): AppError | undefined {
   return undefined;
 }
 
+/**
+ * The AppError an error is answered with: itself, the 4xx/503 a known failure maps to, or 500
+ * INTERNAL. Server-side failures are logged here, client mistakes are not.
+ */
+export function problemFor(
+  error: unknown,
+  logger: Logger,
+  where: { method: string; path: string },
+): AppError {
+  const known =
+    error instanceof AppError
+      ? error
+      : typeof error === 'object' && error !== null
+        ? fromHttpError(error)
+        : undefined;
+  if (known) {
+    if (known.httpStatus >= 500) {
+      logger.warn('request failed', { code: known.code, path: where.path, detail: known.detail });
+    }
+    return known;
+  }
+  logger.error('unhandled error', {
+    method: where.method,
+    path: where.path,
+    error: error instanceof Error ? { message: error.message, stack: error.stack } : String(error),
+  });
+  return new AppError('INTERNAL');
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
-    const known =
-      error instanceof AppError
-        ? error
-        : typeof error === 'object' && error !== null
-          ? fromHttpError(error)
-          : undefined;
-    if (known) {
-      if (known.httpStatus >= 500) {
-        logger.warn('request failed', { code: known.code, path: req.path, detail: known.detail });
-      }
-      if (!res.headersSent) sendProblem(res, known);
-      return;
-    }
-    logger.error('unhandled error', {
-      method: req.method,
-      path: req.path,
-      error:
-        error instanceof Error ? { message: error.message, stack: error.stack } : String(error),
-    });
-    if (!res.headersSent) sendProblem(res, new AppError('INTERNAL'));
+    const problem = problemFor(error, logger, req);
+    if (!res.headersSent) sendProblem(res, problem);
   };
+}
+
+/**
+ * {@link sendProblem} on a bare `node:http` response. `head` holds the headers every response
+ * carries (request id, security headers) as a flat name, value list.
+ */
+export function writeProblem(res: ServerResponse, error: AppError, head: readonly string[]): void {
+  const body = problemJson(error);
+  const headers = [...head, 'Content-Type', 'application/problem+json; charset=utf-8'];
+  for (const [name, value] of Object.entries(error.headers)) headers.push(name, value);
+  if (error.retryAfterSeconds !== undefined) {
+    headers.push('Retry-After', String(error.retryAfterSeconds));
+  }
+  headers.push('Content-Length', String(Buffer.byteLength(body)));
+  res.writeHead(error.httpStatus, headers);
+  res.end(body);
 }

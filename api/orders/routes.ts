@@ -1,16 +1,26 @@
 import { Router, type RequestHandler } from 'express';
+import type { z } from 'zod';
 import { AppError } from '../../shared/errors';
 import { ORDERS_QUEUE } from '../../shared/queues/orders';
 import type { Metrics } from '../../shared/metrics';
 import type { Admission } from '../../shared/resilience/admission';
-import { admit } from '../http/admission';
 import { userIdOf } from '../http/auth';
-import { requestIdOf } from '../http/request-id';
 import { parse } from '../http/validate';
-import { requireIdempotencyKey } from '../pipeline/accept';
-import { sendAccepted, sendStatus } from '../pipeline/respond';
+import { acceptHandler, type AcceptRoute } from '../pipeline/accept-route';
+import { sendStatus } from '../pipeline/respond';
 import { listOrdersQuery, placeOrderBody } from './schemas';
 import type { OrdersService } from './use-cases';
+
+/** `POST /api/orders`, served by this router and by the fast path in front of Express. */
+export function orderAccepts(orders: OrdersService): AcceptRoute<z.output<typeof placeOrderBody>> {
+  return {
+    path: '/api/orders',
+    queue: ORDERS_QUEUE,
+    idField: 'orderId',
+    schema: placeOrderBody,
+    accept: (userId, key, body, requestId) => orders.accept(userId, key, body, requestId),
+  };
+}
 
 export function ordersRoutes(
   orders: OrdersService,
@@ -20,14 +30,7 @@ export function ordersRoutes(
 ): Router {
   const router = Router();
 
-  router.post('/api/orders', requireUser, async (req, res) => {
-    const key = requireIdempotencyKey(req.get('idempotency-key'));
-    const body = parse(placeOrderBody, req.body, 'body');
-    // After validation: a client mistake is a 4xx even while work is being shed.
-    admit(admission, ORDERS_QUEUE, metrics);
-    const accepted = await orders.accept(userIdOf(res), key, body, requestIdOf(res.locals));
-    sendAccepted(res, 'orderId', accepted, `/api/orders/${accepted.id}`);
-  });
+  router.post('/api/orders', requireUser, acceptHandler(orderAccepts(orders), admission, metrics));
 
   router.get('/api/orders', requireUser, async (req, res) => {
     const query = parse(listOrdersQuery, req.query, 'query');

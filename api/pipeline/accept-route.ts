@@ -1,0 +1,65 @@
+import type { RequestHandler } from 'express';
+import type { z } from 'zod';
+import type { Metrics } from '../../shared/metrics';
+import type { Admission } from '../../shared/resilience/admission';
+import { admit } from '../http/admission';
+import { userIdOf } from '../http/auth';
+import { requestIdOf } from '../http/request-id';
+import { parse } from '../http/validate';
+import { requireIdempotencyKey, type Accepted } from './accept';
+import { sendAccepted } from './respond';
+
+/** One accept endpoint, as both its Express route and the fast path serve it. */
+export interface AcceptRoute<B> {
+  path: '/api/orders' | '/api/charges';
+  queue: string;
+  idField: 'orderId' | 'chargeId';
+  schema: z.ZodType<B>;
+  accept(userId: number, key: string, body: B, requestId: string): Promise<Accepted>;
+}
+
+/**
+ * The Express handler of an accept endpoint (after authentication): key, body, admission,
+ * accept, 202. The fast path (`fast-accepts.ts`) runs the same steps through
+ * {@link fastAcceptRoute}.
+ */
+export function acceptHandler<B>(
+  route: AcceptRoute<B>,
+  admission: Admission,
+  metrics: Metrics,
+): RequestHandler {
+  return async (req, res) => {
+    const key = requireIdempotencyKey(req.get('idempotency-key'));
+    const body = parse(route.schema, req.body, 'body');
+    // After validation: a client mistake is a 4xx even while work is being shed.
+    admit(admission, route.queue, metrics);
+    const accepted = await route.accept(userIdOf(res), key, body, requestIdOf(res.locals));
+    sendAccepted(res, route.idField, accepted, `${route.path}/${accepted.id}`);
+  };
+}
+
+/** An {@link AcceptRoute} with its body type sealed in: validates, admits, accepts. */
+export interface FastAcceptRoute {
+  path: string;
+  idField: string;
+  accept(
+    userId: number,
+    key: string,
+    json: unknown,
+    requestId: string,
+    admission: { admission: Admission; metrics: Metrics },
+  ): Promise<Accepted>;
+}
+
+export function fastAcceptRoute<B>(route: AcceptRoute<B>): FastAcceptRoute {
+  return {
+    path: route.path,
+    idField: route.idField,
+    accept(userId, key, json, requestId, { admission, metrics }) {
+      const body = parse(route.schema, json, 'body');
+      // After validation: a client mistake is a 4xx even while work is being shed.
+      admit(admission, route.queue, metrics);
+      return route.accept(userId, key, body, requestId);
+    },
+  };
+}
