@@ -125,6 +125,23 @@ export function buildCharts(report: RunReport): Chart[] {
       }),
     });
   }
+  if (samples.some((s) => s.apiLagMs !== null)) {
+    const title = "API event-loop delay (each second, from the API's /metrics)";
+    charts.push({
+      file: 'event-loop.svg',
+      title,
+      svg: lineChart({
+        title,
+        xLabel: X_LABEL,
+        yLabel: 'ms',
+        markers,
+        series: [
+          series('p99', (s) => s.apiLagMs?.p99 ?? null),
+          series('max', (s) => s.apiLagMs?.max ?? null),
+        ],
+      }),
+    });
+  }
   for (const extra of report.charts) {
     charts.push({ file: extra.file, title: extra.title, svg: lineChart(extra) });
   }

@@ -85,7 +85,10 @@ const peak = (values: (number | null)[]) => {
   return known.length === 0 ? null : Math.max(...known);
 };
 
-/** Peak memory and average CPU over each phase and wait (drain, settle) of the run. */
+/**
+ * Peak memory, average CPU and the API's event-loop delay over each phase and wait (drain,
+ * settle) of the run.
+ */
 function resourcesTable(report: RunReport): Block {
   // A wait that found nothing to wait for (settle after drain) has no samples worth a row.
   const spans = report.timeline.spans.filter((span) => span.to - span.from >= 1_000);
@@ -96,6 +99,9 @@ function resourcesTable(report: RunReport): Block {
     const pick = (f: (s: ResourceSample) => number | null) => during.map(f);
     const pct = (v: number | null) => (v === null ? '—' : `${v} %`);
     const mib = (v: number | null) => (v === null ? '—' : `${v} MiB`);
+    const lags = pick((s) => s.apiLagMs?.p99 ?? null);
+    const avgLag = average(lags);
+    const worstLag = peak(lags);
     return [
       span.name,
       ((span.to - span.from) / 1_000).toFixed(1),
@@ -106,6 +112,7 @@ function resourcesTable(report: RunReport): Block {
       pct(average(pick((s) => s.cpu.loadGenerator))),
       pct(average(pick((s) => s.cpu.mariadb))),
       pct(average(pick((s) => s.cpu.redis))),
+      avgLag === null || worstLag === null ? '—' : `${avgLag.toFixed(1)} / ${worstLag.toFixed(1)}`,
     ];
   });
   return {
@@ -120,6 +127,7 @@ function resourcesTable(report: RunReport): Block {
       'CPU load generator',
       'CPU MariaDB',
       'CPU Redis',
+      'API event-loop delay p99, ms (mean / worst second)',
     ],
     rows,
   };

@@ -145,7 +145,10 @@ export async function runScenario(args: HarnessOptions, report: RunReport): Prom
       apiUrl = args.url;
       report.target = args.url;
     }
-    monitor = new Monitor(() => system?.pids() ?? { api: [], workers: [] });
+    monitor = new Monitor(
+      () => system?.pids() ?? { api: [], workers: [] },
+      () => apiUrl,
+    );
     report.timeline.startedAt = monitor.startedAt;
     const running = monitor;
     const ctx: ScenarioContext = {

@@ -6,6 +6,11 @@ export interface ResourceSample {
   at: number;
   apiRssMiB: number | null;
   workersRssMiB: number | null;
+  /**
+   * The API's event-loop delay over the last second (p99 and max, ms), from its own /metrics
+   * (prom-client resets the histogram at each scrape); null until read or when unreadable.
+   */
+  apiLagMs: { p99: number; max: number } | null;
   cpu: {
     api: number | null;
     workers: number | null;
@@ -110,6 +115,7 @@ export class ResourceSampler {
       at,
       apiRssMiB: mib(sum(api.map(rssMiB))),
       workersRssMiB: mib(sum(workers.map(rssMiB))),
+      apiLagMs: null,
       cpu: {
         api: percent('api'),
         workers: percent('workers'),
@@ -119,4 +125,15 @@ export class ResourceSampler {
       },
     };
   }
+}
+
+/** p99 and max event-loop delay (ms) from a Prometheus text page of prom-client's defaults. */
+export function eventLoopLagMs(metricsText: string): { p99: number; max: number } | null {
+  const read = (name: string) => {
+    const match = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(metricsText);
+    return match?.[1] === undefined ? undefined : Number(match[1]) * 1_000;
+  };
+  const p99 = read('nodejs_eventloop_lag_p99_seconds');
+  const max = read('nodejs_eventloop_lag_max_seconds');
+  return p99 === undefined || max === undefined ? null : { p99, max };
 }
