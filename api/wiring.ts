@@ -55,6 +55,7 @@ export function buildAppDeps({ config, logger, sequelize, redis, queues }: ApiCl
     logger,
   );
   const metrics = createMetrics('api');
+  for (const queue of [ORDERS_QUEUE, CHARGES_QUEUE]) metrics.backlogRequests.set({ queue }, 0);
   observeBreaker(metrics, 'api-db', breaker);
   observePool(metrics, sequelize, config.database.poolMax);
   observeQueues(metrics, [queues.charges, queues.orders, queues.events]);
@@ -90,10 +91,16 @@ export function buildAppDeps({ config, logger, sequelize, redis, queues }: ApiCl
       maxBacklog: config.admission.maxBacklog,
       maxLagMs: config.admission.maxLagMs,
       logger,
-      backlogs: async () => ({
-        [ORDERS_QUEUE]: await backlog(queues.orders, orders.requestsPerJob()),
-        [CHARGES_QUEUE]: await backlog(queues.charges, charges.requestsPerJob()),
-      }),
+      backlogs: async () => {
+        const counts = {
+          [ORDERS_QUEUE]: await backlog(queues.orders, orders.requestsPerJob()),
+          [CHARGES_QUEUE]: await backlog(queues.charges, charges.requestsPerJob()),
+        };
+        for (const [queue, requests] of Object.entries(counts)) {
+          metrics.backlogRequests.set({ queue }, requests);
+        }
+        return counts;
+      },
     }),
     probes: {
       database: () => sequelize.query('SELECT 1'),

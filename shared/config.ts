@@ -44,7 +44,10 @@ const envSchema = z
     SEED_DEMO: booleanString.default(true),
     /** Jobs each worker process runs at once, per queue (charges, events). */
     WORKER_CONCURRENCY: int(1, 256).default(8),
-    /** Orders a worker process holds at once; they are applied in batched transactions. */
+    /**
+     * Order jobs a worker process holds at once (a job carries one order or a batch accepted
+     * together); their orders are applied in batched transactions of at most this many.
+     */
     ORDERS_IN_FLIGHT: int(1, 1_000).default(128),
     /**
      * How long a job's lock lasts without renewal; a worker that dies mid-job has its jobs
@@ -71,7 +74,10 @@ const envSchema = z
     DB_LOCK_WAIT_TIMEOUT_S: int(1, 3_600).default(5),
     /** Redis command timeout on request paths: a hung Redis answers 503 after this long. */
     REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000).default(500),
-    /** New accepts answer 503 OVERLOADED while the orders backlog (waiting + delayed) exceeds this. */
+    /**
+     * New accepts answer 503 OVERLOADED while a queue's backlog in requests (waiting + delayed
+     * jobs x requests per job) exceeds this.
+     */
     ADMISSION_MAX_BACKLOG: int(1, 100_000_000).default(20_000),
     /** ... or while the API's event-loop delay (p99 over the last interval) exceeds this. */
     ADMISSION_MAX_LAG_MS: int(1, 60_000).default(250),

@@ -29,6 +29,14 @@ export function createMetrics(service: 'api' | 'workers') {
       labelNames: ['queue', 'reason'] as const,
       registers,
     }),
+    backlogRequests: new Gauge({
+      name: 'shop_queue_backlog_requests',
+      help:
+        'Requests waiting per queue as admission control counts them (API): waiting jobs x the ' +
+        'requests per job this process has been enqueueing (a job carries 1 to 64 accepts)',
+      labelNames: ['queue'] as const,
+      registers,
+    }),
     jobDuration: new Histogram({
       name: 'shop_job_duration_seconds',
       help: 'Time a worker spent on one job attempt, by queue and outcome',

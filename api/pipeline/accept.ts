@@ -25,6 +25,9 @@ export function requireIdempotencyKey(header: string | undefined): string {
   return header;
 }
 
+/** How many of the last jobs' sizes the requests-per-job figure averages. */
+const RECENT_JOBS = 256;
+
 /** Where accepted jobs go: a BullMQ queue. */
 export interface JobSink<J> {
   add(name: string, data: JobPayload<J>, opts?: { jobId: string }): Promise<unknown>;
@@ -66,9 +69,17 @@ interface Waiting<J> {
  */
 export function createAcceptPath<J>(kind: TrackedKind, tracking: TrackingStore, queue: JobSink<J>) {
   let waiting: Waiting<J>[] = [];
-  // Requests per job enqueued, a moving average: admission control turns a queue's job count
-  // into an estimate of its requests with it.
-  let requestsPerJob = 1;
+  // Sizes of the last jobs enqueued: admission control turns a queue's job count into an
+  // estimate of its requests with their mean.
+  const recent = new Uint8Array(RECENT_JOBS);
+  let recentCount = 0;
+  let recentSum = 0;
+  const enqueued = (size: number) => {
+    const slot = recentCount % RECENT_JOBS;
+    recentSum += size - (recent[slot] ?? 0);
+    recent[slot] = size;
+    recentCount++;
+  };
 
   async function flush(batch: Waiting<J>[]): Promise<void> {
     let reservations: Reservation[];
@@ -82,7 +93,7 @@ export function createAcceptPath<J>(kind: TrackedKind, tracking: TrackingStore, 
     let failure: { error: unknown } | undefined;
     try {
       const [only] = fresh;
-      if (fresh.length > 0) requestsPerJob = 0.9 * requestsPerJob + 0.1 * fresh.length;
+      if (fresh.length > 0) enqueued(fresh.length);
       if (fresh.length === 1 && only) {
         await queue.add(kind, only.job, { jobId: only.request.id });
       } else if (fresh.length > 1) {
@@ -158,7 +169,7 @@ export function createAcceptPath<J>(kind: TrackedKind, tracking: TrackingStore, 
   return {
     accept,
     /** Requests per job this process has enqueued lately (1 when accepts come one at a time). */
-    requestsPerJob: () => requestsPerJob,
+    requestsPerJob: () => (recentCount === 0 ? 1 : recentSum / Math.min(recentCount, RECENT_JOBS)),
   };
 }
 

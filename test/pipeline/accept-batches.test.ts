@@ -17,6 +17,8 @@ import {
   waitForFinal,
 } from '../harness/pipeline';
 import { runBuilt } from '../harness/process';
+import { rawRequest } from '../harness/http';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * Accept micro-batches (`api/pipeline/accept.ts`): accepts arriving together share one Redis
@@ -79,6 +81,18 @@ describe('Accepts arriving together', () => {
       if (isBatch(job.data))
         expect(job.data.requests.length).toBeLessThanOrEqual(MAX_REQUESTS_PER_JOB);
     }
+
+    // Admission control counts the backlog in requests, not jobs (refreshed every 500 ms).
+    const backlog = async () => {
+      const metrics = await rawRequest(api.baseUrl, { method: 'GET', path: '/metrics' });
+      const line = /^shop_queue_backlog_requests\{[^}]*queue="orders"[^}]*\} (\d+)$/m.exec(
+        metrics.text,
+      );
+      return Number(line?.[1]);
+    };
+    const deadline = Date.now() + 5_000;
+    while ((await backlog()) !== 150 && Date.now() < deadline) await sleep(100);
+    expect(await backlog()).toBe(150);
 
     const workers = await startInProcessWorkers(ctx);
     try {
