@@ -10,6 +10,7 @@ import { HEAP_FLAGS } from '../../shared/heap';
 import { uuidv7 } from '../../shared/ids';
 import { ChaosDatabase } from '../chaos/database';
 import { ChildRunner, repoRoot, resultsDir } from '../chaos/processes';
+import { clearRedisPrefix } from '../chaos/system';
 import { cannon, watchMemory, type Throughput } from './measure';
 import { rawSqlLoop, type RawSqlResult } from './raw-sql';
 import { fundUsers, seedProducts, timeToFinalise } from './setup';
@@ -289,8 +290,8 @@ async function main(): Promise<void> {
     );
     log(`\nwritten to ${dir}`);
   } finally {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length > 0) await redis.del(...keys);
+    // SCAN and UNLINK in pages: a run leaves hundreds of thousands of keys.
+    await clearRedisPrefix(REDIS_URL, prefix);
     await redis.quit();
     await db.close(false);
     await raw.close(false);
