@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { fund, insertProduct, submitOrder, waitForFinal } from '../harness/pipeline';
-import { runBuilt } from '../harness/process';
+import { fund, insertProduct, runOps, submitOrder, waitForFinal } from '../harness/pipeline';
 import { eventRows, eventually, expectedSignature, useEventsWorld, waitDelivered } from './support';
 
 // Three attempts, tens of milliseconds apart: an event goes DEAD within a second.
@@ -18,11 +17,7 @@ beforeAll(async () => {
   await insertProduct(world.ctx, { id: 1, price: 100, stock: 100 });
 });
 
-async function ops(...args: string[]) {
-  const proc = runBuilt('cli/ops.js', args, { ...world.ctx.env, LOG_LEVEL: 'warn' });
-  const exit = await proc.waitForExit(30_000);
-  return { code: exit.code, out: proc.stdout() };
-}
+const ops = (...args: string[]) => runOps(world.ctx, ...args);
 
 describe('DEAD events and npm run ops -- events / replay-events', () => {
   it('When the platform refuses an event until its attempts run out, then it is DEAD with its job failed, ops events shows why, and replay-events delivers it', async () => {

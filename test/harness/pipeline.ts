@@ -1,10 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
+import { loadConfig } from '../../shared/config';
+import { createSequelize } from '../../shared/db/sequelize';
 import { createRedis } from '../../shared/redis';
 import { createTrackingStore } from '../../shared/tracking/store';
 import { startWorkers, type RunningWorkers } from '../../workers/wiring';
 import { createTestContext, startApi, type RunningApi, type TestContext } from './context';
 import { request } from './http';
+import { runBuilt } from './process';
 
 /** In-process charge and order workers over the context's database and Redis. */
 export async function startInProcessWorkers(
@@ -27,6 +30,47 @@ export async function startInProcessWorkers(
       await redis.quit();
     },
   };
+}
+
+/**
+ * Workers whose database answers but has no tables: every attempt fails for an
+ * infrastructure reason that is not an outage (an outage only pauses the queue), so jobs use
+ * up their attempts and go ON_HOLD. `close()` stops them and drops their empty database.
+ */
+export async function startBrokenWorkers(ctx: TestContext): Promise<{ close(): Promise<void> }> {
+  const emptyDb = `${ctx.config.database.name}_empty`;
+  await ctx.sequelize.query(`CREATE DATABASE IF NOT EXISTS \`${emptyDb}\``);
+  const brokenConfig = loadConfig({
+    ...ctx.env,
+    DATABASE_URL: ctx.config.database.url.replace(/\/[^/]*$/, `/${emptyDb}`),
+  });
+  const deadDb = createSequelize(brokenConfig.database.url, { poolMax: 2 });
+  const redis = createRedis(ctx.config.redis.url, 'worker', ctx.logger);
+  const broken = startWorkers({
+    config: brokenConfig,
+    logger: ctx.logger,
+    sequelize: deadDb,
+    connection: redis,
+    tracking: createTrackingStore(redis, ctx.config.redis.prefix),
+  });
+  return {
+    async close() {
+      await broken.close();
+      await redis.quit();
+      await deadDb.close();
+      await ctx.sequelize.query(`DROP DATABASE \`${emptyDb}\``);
+    },
+  };
+}
+
+/** `npm run ops -- <args>` (built) against the context's database and Redis. */
+export async function runOps(
+  ctx: TestContext,
+  ...args: string[]
+): Promise<{ code: number | null; out: string }> {
+  const proc = runBuilt('cli/ops.js', args, { ...ctx.env, LOG_LEVEL: 'warn' });
+  const exit = await proc.waitForExit(30_000);
+  return { code: exit.code, out: proc.stdout() };
 }
 
 export interface PipelineWorld {

@@ -1,22 +1,18 @@
 import type { Job } from 'bullmq';
 import { QueryTypes } from 'sequelize';
-import { loadConfig } from '../../shared/config';
-import { createSequelize } from '../../shared/db/sequelize';
 import { createQueues, type PipelineQueues } from '../../shared/queues';
 import { isBatch, MAX_REQUESTS_PER_JOB, type JobPayload } from '../../shared/queues/batch';
 import type { OrderJob } from '../../shared/queues/orders';
-import { createRedis } from '../../shared/redis';
-import { createTrackingStore } from '../../shared/tracking/store';
-import { startWorkers } from '../../workers/wiring';
 import { createTestContext, startApi, type RunningApi, type TestContext } from '../harness/context';
 import {
   fund,
   insertProduct,
+  runOps,
+  startBrokenWorkers,
   startInProcessWorkers,
   submitOrder,
   waitForFinal,
 } from '../harness/pipeline';
-import { runBuilt } from '../harness/process';
 import { rawRequest } from '../harness/http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -52,11 +48,7 @@ async function paidRows(): Promise<{ id: string; total_amount: number }[]> {
   });
 }
 
-async function ops(command: string) {
-  const proc = runBuilt('cli/ops.js', [command], { ...ctx.env, LOG_LEVEL: 'warn' });
-  const exit = await proc.waitForExit(30_000);
-  return { code: exit.code, out: proc.stdout() };
-}
+const ops = (command: string) => runOps(ctx, command);
 
 describe('Accepts arriving together', () => {
   it('When 150 orders arrive at once, then they are enqueued as jobs of several orders (at most 64 each), every order in exactly one job, and each is PAID exactly once', async () => {
@@ -137,23 +129,7 @@ describe('Accepts arriving together', () => {
     const jobs = await queues.orders.getJobs(['wait'], 0, -1);
     expect(jobs.some((job) => isBatch(job.data))).toBe(true);
 
-    // Workers whose database answers but has no tables: an infrastructure failure that is
-    // not an outage, so attempts are used up and the orders go ON_HOLD.
-    const emptyDb = `${ctx.config.database.name}_empty`;
-    await ctx.sequelize.query(`CREATE DATABASE IF NOT EXISTS \`${emptyDb}\``);
-    const brokenConfig = loadConfig({
-      ...ctx.env,
-      DATABASE_URL: ctx.config.database.url.replace(/\/[^/]*$/, `/${emptyDb}`),
-    });
-    const deadDb = createSequelize(brokenConfig.database.url, { poolMax: 2 });
-    const redis = createRedis(ctx.config.redis.url, 'worker', ctx.logger);
-    const broken = startWorkers({
-      config: brokenConfig,
-      logger: ctx.logger,
-      sequelize: deadDb,
-      connection: redis,
-      tracking: createTrackingStore(redis, ctx.config.redis.prefix),
-    });
+    const broken = await startBrokenWorkers(ctx);
     try {
       for (const s of submitted) {
         const held = await waitForFinal(api.baseUrl, token, s.statusUrl, { stopOnHold: true });
@@ -161,9 +137,6 @@ describe('Accepts arriving together', () => {
       }
     } finally {
       await broken.close();
-      await redis.quit();
-      await deadDb.close();
-      await ctx.sequelize.query(`DROP DATABASE \`${emptyDb}\``);
     }
 
     const replay = await ops('replay-on-hold');

@@ -1,13 +1,10 @@
-import { createSequelize } from '../../shared/db/sequelize';
-import { createRedis } from '../../shared/redis';
-import { createTrackingStore } from '../../shared/tracking/store';
-import { startWorkers } from '../../workers/wiring';
-import { loadConfig } from '../../shared/config';
 import { createTestContext, startApi, type RunningApi, type TestContext } from '../harness/context';
 import { request } from '../harness/http';
 import {
   fund,
   insertProduct,
+  runOps,
+  startBrokenWorkers,
   startInProcessWorkers,
   submitOrder,
   waitForFinal,
@@ -30,11 +27,7 @@ afterAll(async () => {
   await ctx.destroy();
 });
 
-async function ops(command: string) {
-  const proc = runBuilt('cli/ops.js', [command], { ...ctx.env, LOG_LEVEL: 'warn' });
-  const exit = await proc.waitForExit(30_000);
-  return { code: exit.code, out: proc.stdout() };
-}
+const ops = (command: string) => runOps(ctx, command);
 
 describe('npm run ops -- reconcile', () => {
   it('When the data is consistent, then it reports every invariant as ok and exits 0', async () => {
@@ -93,31 +86,12 @@ describe('ON_HOLD and npm run ops -- replay-on-hold', () => {
     await fund(api.baseUrl, token, 1_000);
     await good.close();
 
-    // Workers whose database answers but has no tables: every attempt fails for an
-    // infrastructure reason that is not an outage (an outage only pauses the queue).
-    const emptyDb = `${ctx.config.database.name}_empty`;
-    await ctx.sequelize.query(`CREATE DATABASE IF NOT EXISTS \`${emptyDb}\``);
-    const brokenConfig = loadConfig({
-      ...ctx.env,
-      DATABASE_URL: ctx.config.database.url.replace(/\/[^/]*$/, `/${emptyDb}`),
-    });
-    const deadDb = createSequelize(brokenConfig.database.url, { poolMax: 2 });
-    const redis = createRedis(ctx.config.redis.url, 'worker', ctx.logger);
-    const broken = startWorkers({
-      config: brokenConfig,
-      logger: ctx.logger,
-      sequelize: deadDb,
-      connection: redis,
-      tracking: createTrackingStore(redis, ctx.config.redis.prefix),
-    });
+    const broken = await startBrokenWorkers(ctx);
     const order = await submitOrder(api.baseUrl, token, [{ productId: 1, quantity: 2 }]);
     const held = await waitForFinal<{ status: string }>(api.baseUrl, token, order.statusUrl, {
       stopOnHold: true,
     });
     await broken.close();
-    await redis.quit();
-    await deadDb.close();
-    await ctx.sequelize.query(`DROP DATABASE \`${emptyDb}\``);
     expect(held.status).toBe('ON_HOLD');
     const polled = await request(api.baseUrl, 'GET', order.statusUrl, { token });
     expect(polled.headers.get('retry-after')).toBe('1');
