@@ -1,3 +1,4 @@
+import { isBatch, type JobPayload } from '../../shared/queues/batch';
 import type { Queue } from 'bullmq';
 
 const STATES = ['wait', 'prioritized', 'delayed', 'active', 'failed', 'completed'] as const;
@@ -28,17 +29,23 @@ export async function runQueues(queues: Queue[], out: (line: string) => void): P
 /** `ops on-hold`: the ON_HOLD (failed) jobs, oldest first, with why their last attempt failed. */
 export async function runListOnHold(queues: Queue[], out: (line: string) => void): Promise<number> {
   let total = 0;
+  let requests = 0;
   for (const queue of queues) {
     const jobs = await queue.getJobs(['failed'], 0, -1, true);
     total += jobs.length;
     for (const job of jobs) {
       const at = job.finishedOn ? new Date(job.finishedOn).toISOString() : '?';
+      // A batch job (accepts of one event-loop turn) holds several requests: name them.
+      const data = job.data as JobPayload<{ orderId?: string; chargeId?: string }>;
+      const ids = (isBatch(data) ? data.requests : [data]).map((r) => r.orderId ?? r.chargeId);
+      requests += ids.length;
+      const batch = isBatch(data) ? `  ${ids.length} requests: ${ids.join(' ')}` : '';
       out(
-        `${queue.name}  ${job.id ?? '?'}  since ${at}  attempts ${job.attemptsMade}  ${job.failedReason}`,
+        `${queue.name}  ${job.id ?? '?'}  since ${at}  attempts ${job.attemptsMade}  ${job.failedReason}${batch}`,
       );
     }
   }
-  out(`${total} job(s) ON_HOLD`);
+  out(`${total} job(s) ON_HOLD, ${requests} request(s)`);
   return total;
 }
 

@@ -139,6 +139,11 @@ describe('Accepts arriving together', () => {
       await broken.close();
     }
 
+    // ops on-hold names every request, also those inside a batch job.
+    const listed = await ops('on-hold');
+    expect(listed.out).toContain(', 5 request(s)');
+    for (const s of submitted) expect(listed.out).toContain(s.id);
+
     const replay = await ops('replay-on-hold');
     expect(replay.code).toBe(0);
     expect(replay.out).toContain('0 charge(s) and 5 order(s) re-queued');
