@@ -96,9 +96,10 @@ export function fastAccepts(deps: FastAcceptsDeps, next: RequestListener): Reque
     text: string,
     requestId: string,
   ): Promise<Accepted> {
-    let json: unknown;
+    // As Express's body parser: nothing left (a body that was only a byte-order mark) is {}.
+    let json: unknown = {};
     try {
-      json = JSON.parse(text);
+      if (text !== '') json = JSON.parse(text);
     } catch {
       throw new AppError('INVALID_JSON');
     }
@@ -106,18 +107,21 @@ export function fastAccepts(deps: FastAcceptsDeps, next: RequestListener): Reque
   }
 }
 
-/** The body as UTF-8 text, once it has all arrived (its length was checked up front). */
+/**
+ * The body as UTF-8 text, once it has all arrived (its length was checked up front). A leading
+ * byte-order mark is dropped, as Express's body parser drops it.
+ */
 function readBody(req: IncomingMessage, done: (text: string) => void): void {
   const chunks: Buffer[] = [];
   // A client that goes away mid-body: nothing to answer, and nothing may crash.
   req.on('error', () => undefined);
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
-    done(
+    const text =
       chunks.length === 1
         ? (chunks[0] as Buffer).toString('utf8')
-        : Buffer.concat(chunks).toString('utf8'),
-    );
+        : Buffer.concat(chunks).toString('utf8');
+    done(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   });
 }
 

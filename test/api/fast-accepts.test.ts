@@ -117,6 +117,8 @@ describe('The fast accept path answers exactly as the Express route', () => {
     ['an unknown field', '/api/orders', '{"items":[{"productId":1,"quantity":1}],"x":1}', 400],
     ['a charge of 0', '/api/charges', '{"amount":0}', 400],
     ['a JSON array', '/api/charges', '[1]', 400],
+    ['a body with a byte-order mark', '/api/orders', `\uFEFF${ORDER}`, 202],
+    ['a body that is only a byte-order mark', '/api/charges', '\uFEFF', 400],
   ])('When %s is posted, then both answer the same', async (_what, path, body, status) => {
     const viaExpress = await post('express', path, body, { 'idempotency-key': newKey() });
     const viaFast = await post('fast', path, body, { 'idempotency-key': newKey() });
