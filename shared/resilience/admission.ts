@@ -34,14 +34,21 @@ export function createAdmission(options: AdmissionOptions): Admission {
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
 
-  const refresh = async () => {
-    lagMs = delay.percentile(99) / 1e6;
+  // This timer's own lateness counts too: after a stall, the refresh can run before the delay
+  // monitor's timer has recorded it (both fire in the same timers phase), and the stall would
+  // then be read one refresh late.
+  let dueAt = Date.now() + refreshMs;
+  const refresh = async (lateMs = 0) => {
+    lagMs = Math.max(delay.percentile(99) / 1e6, lateMs);
     delay.reset();
     backlogs = await options.backlogs();
   };
   const timer = setInterval(() => {
+    const now = Date.now();
+    const lateMs = Math.max(0, now - dueAt);
+    dueAt = now + refreshMs;
     // If Redis is down the last figures stand; accepts fail on Redis anyway.
-    refresh().catch(() => undefined);
+    refresh(lateMs).catch(() => undefined);
   }, refreshMs);
   timer.unref();
   refresh().catch(() => undefined);
