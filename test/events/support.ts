@@ -1,7 +1,6 @@
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { loadConfig, type Config } from '../../shared/config';
 import { createRedis } from '../../shared/redis';
@@ -10,6 +9,7 @@ import { EVENTS_QUEUE, type EventJob } from '../../shared/queues/events';
 import type { EventDeliveryOptions } from '../../workers/events/start';
 import { startWorkers, type RunningWorkers } from '../../workers/wiring';
 import { createTestContext, startApi, type RunningApi, type TestContext } from '../harness/context';
+import { eventually } from '../harness/wait';
 
 export const PLATFORM_SECRET = 'test-platform-secret-0123456789';
 
@@ -238,18 +238,7 @@ export async function eventRows(ctx: TestContext, orderIds?: string[]): Promise<
   return rows as EventRow[];
 }
 
-/** Polls `check` until it returns true; fails with `what` after `timeoutMs`. */
-export async function eventually(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await sleep(50);
-  }
-}
+export { eventually };
 
 /** Waits until every event of `orderIds` is DELIVERED; returns the rows. */
 export async function waitDelivered(

@@ -12,6 +12,7 @@ import {
 } from '../harness/context';
 import { expectProblem, request } from '../harness/http';
 import { insertProduct, newKey } from '../harness/pipeline';
+import { eventually } from '../harness/wait';
 
 /**
  * The API in front of MariaDB and Redis through fault proxies this file owns. "Fast" here is
@@ -61,14 +62,6 @@ async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number
   return { result, ms: performance.now() - started };
 }
 
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(50);
-  }
-}
-
 describe('Database gone', () => {
   it.each(['refuse', 'hang'] as const)(
     'When the database is cut (%s), then reads answer 503 SERVICE_UNAVAILABLE with Retry-After promptly, and recover by themselves',
@@ -89,7 +82,7 @@ describe('Database gone', () => {
       expect(ready.body.detail).toMatch(/database/);
 
       await dbProxy.restore();
-      await waitUntil(async () => (await read()).status === 200);
+      await eventually('reads answer 200 again', async () => (await read()).status === 200, 10_000);
     },
   );
 
@@ -132,7 +125,11 @@ describe('Redis gone', () => {
       expect(ready.body.detail).toMatch(/redis/);
 
       await redisProxy.restore();
-      await waitUntil(async () => (await accept()).status === 202);
+      await eventually(
+        'accepts answer 202 again',
+        async () => (await accept()).status === 202,
+        10_000,
+      );
     },
   );
 });

@@ -12,6 +12,7 @@ import { breakerSettings, createDbBreaker } from '../../shared/resilience/breake
 import { createTrackingStore, type TrackingStore } from '../../shared/tracking/store';
 import { pipelineProcessor, type PipelineStep } from '../../workers/pipeline';
 import { testRedisUrl } from '../harness/env';
+import { eventually } from '../harness/wait';
 
 /**
  * The processor around every pipeline step, given a batch job (the requests one API process
@@ -101,14 +102,6 @@ function start(name: string, apply: (request: Request) => View) {
 const request = (id: string): Request => ({ id, userId: 1, acceptedAt: new Date().toISOString() });
 const statusOf = async (id: string) => (await tracking.get('order', id))?.status;
 
-async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-}
-
 describe('A batch job in the pipeline processor', () => {
   it('When one request of a batch keeps failing for an infrastructure reason, then the others are final, the job is retried, and only that one goes ON_HOLD', async () => {
     const ids = ['a-ok', 'b-broken', 'c-ok'].map((s) => `${s}-${randomBytes(3).toString('hex')}`);
@@ -119,7 +112,10 @@ describe('A batch job in the pipeline processor', () => {
     });
     const job = await queue.add('order', { requests: ids.map(request) });
 
-    await until(async () => (await queue.getJobState(job.id ?? '')) === 'failed');
+    await eventually(
+      'the job failed',
+      async () => (await queue.getJobState(job.id ?? '')) === 'failed',
+    );
     expect(await statusOf(ok1)).toBe('PAID');
     expect(await statusOf(ok2)).toBe('PAID');
     expect(await statusOf(broken)).toBe('ON_HOLD');
@@ -139,12 +135,15 @@ describe('A batch job in the pipeline processor', () => {
     });
     const job = await queue.add('order', { requests: ids.map(request) });
 
-    await until(async () => (await statusOf(ok)) === 'PAID');
-    await until(async () => (await statusOf(outage)) === 'PENDING');
+    await eventually('the other request PAID', async () => (await statusOf(ok)) === 'PAID');
+    await eventually(
+      'the request PENDING again',
+      async () => (await statusOf(outage)) === 'PENDING',
+    );
     expect((await queue.getJob(job.id ?? ''))?.attemptsMade).toBe(0);
 
     down = false;
-    await until(async () => (await statusOf(outage)) === 'PAID');
+    await eventually('the request PAID', async () => (await statusOf(outage)) === 'PAID');
     expect(await queue.getJobState(job.id ?? '')).toBe('completed');
     expect(onHold).toEqual([]);
   });
