@@ -147,25 +147,9 @@ export function createTrackingStore(redis: Redis, prefix: string) {
     redis,
 
     /**
-     * Claims the idempotency key for `id` and records the PENDING view, atomically. If the key
-     * was claimed before, returns who claimed it instead.
+     * Claims each request's idempotency key for its id and records its PENDING view, atomically
+     * per request, in one script. A key claimed before answers who claimed it instead.
      */
-    async reserve(
-      kind: TrackedKind,
-      userId: number,
-      key: string,
-      bodyFingerprint: string,
-      id: string,
-      pendingView: object,
-    ): Promise<Reservation> {
-      const [reservation] = await reserveMany([
-        { kind, userId, key, fingerprint: bodyFingerprint, id, pendingView },
-      ]);
-      if (!reservation) throw new Error('trackReserveMany answered nothing');
-      return reservation;
-    },
-
-    /** {@link reserve} for many requests in one atomic script; answers in request order. */
     reserveMany,
 
     async get(kind: TrackedKind, id: string): Promise<StatusRecord | null> {
@@ -189,12 +173,7 @@ export function createTrackingStore(redis: Redis, prefix: string) {
       return write(kind, updates, '0');
     },
 
-    /** Records the final view; replaces whatever was there. */
-    async publishFinal(kind: TrackedKind, id: string, status: string, view: object): Promise<void> {
-      await write(kind, [{ id, status, view }], '1');
-    },
-
-    /** {@link publishFinal} for many records of one kind in one script. */
+    /** Records final views (of one kind, in one script); each replaces whatever was there. */
     async publishFinalMany(kind: TrackedKind, updates: readonly StatusUpdate[]): Promise<void> {
       await write(kind, updates, '1');
     },

@@ -69,7 +69,16 @@ describe('A hash-tagged REDIS_PREFIX for Redis Cluster', () => {
       const tracking = createTrackingStore(redis, prefix);
       const orderId = '0195f0c2-0000-7000-8000-000000000001';
       try {
-        await tracking.reserve('order', 42, 'key-1', 'fingerprint', orderId, { status: 'PENDING' });
+        await tracking.reserveMany([
+          {
+            kind: 'order',
+            userId: 42,
+            key: 'key-1',
+            fingerprint: 'fingerprint',
+            id: orderId,
+            pendingView: { status: 'PENDING' },
+          },
+        ]);
         const job: OrderJob = {
           orderId,
           userId: 42,
