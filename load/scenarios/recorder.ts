@@ -1,4 +1,9 @@
-/** Latency percentiles in ms (exact: computed from every recorded value). */
+import * as hdr from 'hdr-histogram-js';
+
+/**
+ * Latency percentiles in ms: p95 from an HDR histogram of every recorded value (3 significant
+ * digits, microsecond units), the others exact (nearest rank over every value).
+ */
 export interface LatencySummary {
   count: number;
   mean: number | null;
@@ -72,6 +77,18 @@ export function percentile(sorted: ArrayLike<number>, p: number): number | null 
   return value === undefined ? null : round(value);
 }
 
+/** p95 (ms) from an HDR histogram of `values` (ms), recorded in microseconds. */
+export function hdrP95(values: ArrayLike<number>): number | null {
+  if (values.length === 0) return null;
+  const histogram = hdr.build({ numberOfSignificantValueDigits: 3, useWebAssembly: false });
+  for (let i = 0; i < values.length; i++) {
+    histogram.recordValue(Math.max(0, Math.round((values[i] ?? 0) * 1_000)));
+  }
+  const p95 = histogram.getValueAtPercentile(95) / 1_000;
+  histogram.destroy();
+  return round(p95);
+}
+
 export function summarize(sorted: Float64Array): LatencySummary {
   let sum = 0;
   for (const value of sorted) sum += value;
@@ -80,7 +97,7 @@ export function summarize(sorted: Float64Array): LatencySummary {
     mean: sorted.length === 0 ? null : round(sum / sorted.length),
     p50: percentile(sorted, 50),
     p90: percentile(sorted, 90),
-    p95: percentile(sorted, 95),
+    p95: hdrP95(sorted),
     p99: percentile(sorted, 99),
     p999: percentile(sorted, 99.9),
     max: sorted.length === 0 ? null : round(sorted[sorted.length - 1] ?? 0),
