@@ -19,21 +19,22 @@ export interface AcceptRoute<B> {
 }
 
 /**
- * The Express handler of an accept endpoint (after authentication): key, body, admission,
- * accept, 202. The fast path (`fast-accepts.ts`) runs the same steps through
- * {@link fastAcceptRoute}.
+ * The Express handler of an accept endpoint (after authentication): key, then the steps the
+ * fast path (`fast-accepts.ts`) runs too — body, admission, accept ({@link fastAcceptRoute})
+ * — then 202.
  */
 export function acceptHandler<B>(
   route: AcceptRoute<B>,
   admission: Admission,
   metrics: Metrics,
 ): RequestHandler {
+  const sealed = fastAcceptRoute(route);
   return async (req, res) => {
     const key = requireIdempotencyKey(req.get('idempotency-key'));
-    const body = parse(route.schema, req.body, 'body');
-    // After validation: a client mistake is a 4xx even while work is being shed.
-    admit(admission, route.queue, metrics);
-    const accepted = await route.accept(userIdOf(res), key, body, requestIdOf(res.locals));
+    const accepted = await sealed.accept(userIdOf(res), key, req.body, requestIdOf(res.locals), {
+      admission,
+      metrics,
+    });
     sendAccepted(res, route.idField, accepted, `${route.path}/${accepted.id}`);
   };
 }
