@@ -19,6 +19,7 @@ import {
   contractViolation,
   expectNothingWritten,
   mapBounded,
+  PROPERTY_TIME_LIMIT_MS,
   runs,
   firstViolation,
   INPUT_ONLY_ENV,
@@ -28,6 +29,9 @@ import {
   type Answer,
   type HostileRequest,
 } from './support';
+
+// A property that runs out of time fails; jest must not cut it off first.
+jest.setTimeout(PROPERTY_TIME_LIMIT_MS + 30_000);
 
 const world = usePipelineWorld(INPUT_ONLY_ENV, { workers: false });
 

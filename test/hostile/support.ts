@@ -37,11 +37,19 @@ export const INPUT_ONLY_ENV: Readonly<Record<string, string>> = {
   REDIS_COMMAND_TIMEOUT_MS: '10000',
 };
 
+/** How long one property may run; the hostile suites set jest's timeout above it. */
+export const PROPERTY_TIME_LIMIT_MS = 60_000;
+
 /**
  * fast-check options: `numRuns` batches, and a bound on the whole run so that a failure's
- * shrinking ends (and reports the smallest case found so far) inside jest's 30 s timeout.
+ * shrinking ends (and reports the smallest case found so far) inside jest's timeout. Running
+ * out of time before `numRuns` is a failure, never a quiet pass after however few runs fit.
  */
-export const runs = (numRuns: number) => ({ numRuns, interruptAfterTimeLimit: 20_000 });
+export const runs = (numRuns: number) => ({
+  numRuns,
+  interruptAfterTimeLimit: PROPERTY_TIME_LIMIT_MS,
+  markInterruptAsFailure: true,
+});
 
 /** The contract's error table: code → status. */
 export const CONTRACT_ERRORS: Readonly<Record<string, number>> = {

@@ -18,11 +18,15 @@ import {
   expectNothingWritten,
   firstViolation,
   INPUT_ONLY_ENV,
+  PROPERTY_TIME_LIMIT_MS,
   runs,
   takeWrites,
   type Answer,
   type HostileRequest,
 } from './support';
+
+// A property that runs out of time fails; jest must not cut it off first.
+jest.setTimeout(PROPERTY_TIME_LIMIT_MS + 30_000);
 
 /** No workers: an accepted request would sit in the queue, where the checks below find it. */
 const world = usePipelineWorld(INPUT_ONLY_ENV, { workers: false });
