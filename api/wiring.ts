@@ -78,6 +78,7 @@ export function buildAppDeps({ config, logger, sequelize, redis, queues }: ApiCl
       redis,
       prefix: config.redis.prefix,
       logger,
+      staleIfErrorS: config.catalog.staleIfErrorS,
     }),
     users: guarded(createUsersRepository(sequelize), breaker),
     charges,

@@ -87,6 +87,11 @@ const envSchema = z
      * process could do when Redis is slower; higher lets admitted latency grow.
      */
     ADMISSION_MAX_IN_FLIGHT: int(1, 100_000).default(256),
+    /**
+     * While the database is unreachable, a catalog view this API process holds is served for at
+     * most this long after it was last known fresh (with an `Age` header); then 503.
+     */
+    CATALOG_STALE_IF_ERROR_S: int(0, 86_400).default(300),
     /** How long a graceful shutdown may take before in-flight work is abandoned. */
     SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
   })
@@ -160,6 +165,7 @@ export interface Config {
     readonly maxLagMs: number;
     readonly maxInFlight: number;
   };
+  readonly catalog: { readonly staleIfErrorS: number };
   readonly shutdownTimeoutMs: number;
 }
 
@@ -233,6 +239,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxLagMs: e.ADMISSION_MAX_LAG_MS,
       maxInFlight: e.ADMISSION_MAX_IN_FLIGHT,
     },
+    catalog: { staleIfErrorS: e.CATALOG_STALE_IF_ERROR_S },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
   return deepFreeze(config);

@@ -10,67 +10,85 @@ export interface JsonCacheOptions {
   redisTtlMs: number;
   /** Entries kept in this process (oldest dropped first). */
   maxEntries?: number;
+  /**
+   * While the loader fails (database down), an entry this process holds is served for this
+   * long after it was last known fresh, with its age; after that the loader's error stands.
+   */
+  staleIfErrorMs: number;
+}
+
+/** A cached body; `ageSeconds` is set when it is served stale because its loader failed. */
+export interface CachedJson {
+  json: string;
+  ageSeconds: number | null;
 }
 
 /** What a loader returns for "does not exist": cached too, so unknown ids cannot hammer MySQL. */
 export const MISSING = 'null';
 
 interface Entry {
-  json: string;
+  cached: CachedJson;
+  /** When it was last read from the loader or the shared Redis copy. */
+  loadedAt: number;
   freshUntil: number;
 }
 
 /**
  * Pre-serialised JSON, two levels: a Map in this process, then Redis shared by all API
  * processes, then the loader (MySQL). Concurrent misses for one key share a single load (no
- * stampede). When the loader fails (database down), a stale entry is served rather than an
- * error.
+ * stampede). When the loader fails (database down), an entry of this process is served stale,
+ * with its age, for at most `staleIfErrorMs` (the contract's CATALOG_STALE_IF_ERROR_S).
  */
 export function createJsonCache(options: JsonCacheOptions) {
-  const { redis, keyPrefix, localTtlMs, redisTtlMs } = options;
+  const { redis, keyPrefix, localTtlMs, redisTtlMs, staleIfErrorMs } = options;
   const maxEntries = options.maxEntries ?? 10_000;
   const local = new Map<string, Entry>();
-  const loading = new Map<string, Promise<string>>();
+  const loading = new Map<string, Promise<CachedJson>>();
 
-  const remember = (key: string, json: string) => {
+  const remember = (key: string, json: string): CachedJson => {
     local.delete(key);
-    local.set(key, { json, freshUntil: Date.now() + localTtlMs });
+    const now = Date.now();
+    local.set(key, {
+      cached: { json, ageSeconds: null },
+      loadedAt: now,
+      freshUntil: now + localTtlMs,
+    });
     if (local.size > maxEntries) {
       const oldest = local.keys().next();
       if (!oldest.done) local.delete(oldest.value);
     }
+    return (local.get(key) as Entry).cached;
   };
 
-  /** The JSON for `key` if this process holds it fresh (MISSING included); never loads. */
-  function peek(key: string): string | undefined {
+  /** What this process holds fresh for `key` (MISSING included); never loads. */
+  function fresh(key: string): CachedJson | undefined {
     const entry = local.get(key);
-    return entry && entry.freshUntil > Date.now() ? entry.json : undefined;
+    return entry && entry.freshUntil > Date.now() ? entry.cached : undefined;
   }
 
-  async function load(key: string, loader: () => Promise<unknown>): Promise<string> {
+  async function load(key: string, loader: () => Promise<unknown>): Promise<CachedJson> {
     const shared = await redis.get(keyPrefix + key).catch(() => null);
-    if (shared !== null) {
-      remember(key, shared);
-      return shared;
-    }
+    if (shared !== null) return remember(key, shared);
     try {
       const value = await loader();
       const json = value === null ? MISSING : JSON.stringify(value);
-      remember(key, json);
       redis.set(keyPrefix + key, json, 'PX', redisTtlMs).catch(() => undefined);
-      return json;
+      return remember(key, json);
     } catch (error) {
       const stale = local.get(key);
-      if (stale) return stale.json;
+      const ageMs = stale ? Date.now() - stale.loadedAt : Infinity;
+      if (stale && ageMs <= staleIfErrorMs) {
+        return { json: stale.cached.json, ageSeconds: Math.floor(ageMs / 1_000) };
+      }
       throw error;
     }
   }
 
   return {
-    /** The JSON for `key`, or {@link MISSING}. */
-    get(key: string, loader: () => Promise<unknown>): Promise<string> | string {
-      const fresh = peek(key);
-      if (fresh !== undefined) return fresh;
+    /** The JSON for `key` (or {@link MISSING}), and its age if served stale. */
+    get(key: string, loader: () => Promise<unknown>): Promise<CachedJson> | CachedJson {
+      const held = fresh(key);
+      if (held !== undefined) return held;
       let pending = loading.get(key);
       if (!pending) {
         pending = load(key, loader).finally(() => {
@@ -81,7 +99,8 @@ export function createJsonCache(options: JsonCacheOptions) {
       return pending;
     },
 
-    peek,
+    /** The JSON for `key` if this process holds it fresh (MISSING included); never loads. */
+    peek: (key: string): string | undefined => fresh(key)?.json,
 
     /** Drops keys here and in Redis (other processes drop theirs through their own feed). */
     async evict(keys: string[]): Promise<void> {

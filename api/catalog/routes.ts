@@ -1,5 +1,6 @@
 import { Router, type Response } from 'express';
 import { parse } from '../http/validate';
+import type { CachedJson } from './json-cache';
 import { listProductsQuery, productIdParams } from './schemas';
 import type { Catalog } from './use-cases';
 
@@ -8,12 +9,18 @@ function sendJson(res: Response, json: string): void {
   res.type('application/json').send(json);
 }
 
+/** A cached body; served stale (the database unreachable), it says how old it is. */
+function sendCached(res: Response, cached: CachedJson): void {
+  if (cached.ageSeconds !== null) res.setHeader('Age', String(cached.ageSeconds));
+  sendJson(res, cached.json);
+}
+
 export function catalogRoutes(catalog: Catalog): Router {
   const router = Router();
 
   router.get('/api/products', async (req, res) => {
     const query = parse(listProductsQuery, req.query, 'query');
-    sendJson(res, await catalog.list(query.cursor, query.limit));
+    sendCached(res, await catalog.list(query.cursor, query.limit));
   });
 
   // Before /:productId, which would otherwise reject "top" as an id.
@@ -23,7 +30,7 @@ export function catalogRoutes(catalog: Catalog): Router {
 
   router.get('/api/products/:productId', async (req, res) => {
     const { productId } = parse(productIdParams, req.params, 'params');
-    sendJson(res, await catalog.get(productId));
+    sendCached(res, await catalog.get(productId));
   });
 
   return router;

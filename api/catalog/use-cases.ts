@@ -9,7 +9,7 @@ import { AppError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { startChangeFeed } from './change-feed';
 import { encodeCursor } from './cursor';
-import { createJsonCache, MISSING } from './json-cache';
+import { createJsonCache, MISSING, type CachedJson } from './json-cache';
 
 /** The contract allows the ranking to be 60 s stale; workers refresh it every 30 s. */
 const TOP_MAX_AGE_MS = 60_000;
@@ -19,6 +19,8 @@ export interface CatalogDeps {
   redis: Redis;
   prefix: string;
   logger: Logger;
+  /** How long the last known view may be served while the database is unreachable. */
+  staleIfErrorS: number;
 }
 
 /**
@@ -27,12 +29,13 @@ export interface CatalogDeps {
  * TTLs alone bound staleness to under the contract's 5 s for stock. Correctness never depends
  * on this cache: orders read and lock the database.
  */
-export function createCatalog({ products, redis, prefix, logger }: CatalogDeps) {
+export function createCatalog({ products, redis, prefix, logger, staleIfErrorS }: CatalogDeps) {
   const cache = createJsonCache({
     redis,
     keyPrefix: `${prefix}:catalog:`,
     localTtlMs: 2_000,
     redisTtlMs: 2_500,
+    staleIfErrorMs: staleIfErrorS * 1_000,
   });
   const feed = startChangeFeed({
     changedSince: (since) => products.changedSince(since),
@@ -56,7 +59,7 @@ export function createCatalog({ products, redis, prefix, logger }: CatalogDeps) 
   }
 
   return {
-    list(afterId: number, limit: number): Promise<string> | string {
+    list(afterId: number, limit: number): Promise<CachedJson> | CachedJson {
       return cache.get(`list:${afterId}:${limit}`, async () => {
         // One extra row tells whether another page exists without a COUNT.
         const rows = await products.listAfter(afterId, limit + 1);
@@ -66,8 +69,8 @@ export function createCatalog({ products, redis, prefix, logger }: CatalogDeps) 
       });
     },
 
-    async get(id: number): Promise<string> {
-      const json = await cache.get(`product:${id}`, async () => {
+    async get(id: number): Promise<CachedJson> {
+      const cached = await cache.get(`product:${id}`, async () => {
         const product = await products.findById(id);
         return product
           ? {
@@ -80,8 +83,10 @@ export function createCatalog({ products, redis, prefix, logger }: CatalogDeps) 
             }
           : null;
       });
-      if (json === MISSING) throw new AppError('PRODUCT_NOT_FOUND', { detail: `No product ${id}` });
-      return json;
+      if (cached.json === MISSING) {
+        throw new AppError('PRODUCT_NOT_FOUND', { detail: `No product ${id}` });
+      }
+      return cached;
     },
 
     /** A product's JSON when this process holds it fresh (the hot read path); never loads. */

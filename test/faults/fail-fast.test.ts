@@ -21,6 +21,9 @@ import { eventually } from '../harness/wait';
  */
 const PROMPT_MS = 1_500;
 
+/** How long this file lets the catalog serve its last view while the database is down. */
+const STALE_IF_ERROR_S = 6;
+
 let ctx: TestContext;
 let dbProxy: FaultProxy;
 let redisProxy: FaultProxy;
@@ -34,6 +37,7 @@ beforeAll(async () => {
     DB_BREAKER_VOLUME: '3',
     DB_BREAKER_RESET_MS: '500',
     REDIS_COMMAND_TIMEOUT_MS: '300',
+    CATALOG_STALE_IF_ERROR_S: String(STALE_IF_ERROR_S),
   });
   await insertProduct(ctx, { id: 1, price: 100, stock: 10 });
   dbProxy = await FaultProxy.start(Number(new URL(ctx.config.database.url).port || 3306));
@@ -86,18 +90,38 @@ describe('Database gone', () => {
     },
   );
 
-  it('When the database is down, then products already cached keep being served', async () => {
-    expect((await request(api.baseUrl, 'GET', '/api/products/1')).status).toBe(200);
+  it('When the database is down, then a cached product is served with its Age for CATALOG_STALE_IF_ERROR_S, then 503', async () => {
+    const read = () => request<{ id: number }>(api.baseUrl, 'GET', '/api/products/1');
+    const first = await read();
+    expect(first.status).toBe(200);
+    expect(first.headers.get('age')).toBeNull();
+    const loadedAt = Date.now();
     dbProxy.cut('refuse');
     try {
-      // Past the cache's freshness: the reload fails, and the last good copy is served.
+      // Past the cache's freshness: the reload fails, and the last good copy is served stale.
       await sleep(2_500);
-      const response = await request<{ id: number }>(api.baseUrl, 'GET', '/api/products/1');
-      expect(response.status).toBe(200);
-      expect(response.body.id).toBe(1);
+      const stale = await read();
+      expect(stale.status).toBe(200);
+      expect(stale.body.id).toBe(1);
+      const age = Number(stale.headers.get('age'));
+      expect(age).toBeGreaterThanOrEqual(2);
+      expect(age).toBeLessThanOrEqual(STALE_IF_ERROR_S);
+      // Past the bound: the outage shows.
+      await sleep(Math.max(0, loadedAt + (STALE_IF_ERROR_S + 1) * 1_000 - Date.now()));
+      const expired = await read();
+      expectProblem(expired, 503, 'SERVICE_UNAVAILABLE');
+      expect(expired.headers.get('retry-after')).toMatch(/^\d+$/);
     } finally {
       await dbProxy.restore();
     }
+    await eventually(
+      'the product is served fresh again',
+      async () => {
+        const again = await read();
+        return again.status === 200 && again.headers.get('age') === null;
+      },
+      10_000,
+    );
   });
 });
 
