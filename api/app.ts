@@ -56,12 +56,11 @@ export function createRequestListener(deps: AppDeps): RequestListener {
   const observer = createRequestObserver(deps.logger, deps.metrics);
   const auth = createUserAuth(deps.config.jwtSecret);
   const app = createApp(deps, observer, auth);
+  const orderRoute = orderAccepts(deps.orders);
+  const chargeRoute = chargeAccepts(deps.charges);
   const accepts = fastAccepts(
     {
-      routes: [
-        fastAcceptRoute(orderAccepts(deps.orders)),
-        fastAcceptRoute(chargeAccepts(deps.charges)),
-      ],
+      routes: [fastAcceptRoute(orderRoute), fastAcceptRoute(chargeRoute)],
       knownUser: (header) => auth.knownUser(header),
       admission: deps.admission,
       metrics: deps.metrics,
@@ -74,6 +73,8 @@ export function createRequestListener(deps: AppDeps): RequestListener {
   const door = acceptDoor(
     {
       maxInFlight: deps.config.admission.maxInFlight,
+      routes: [orderRoute, chargeRoute],
+      userOf: (header) => auth.userOf(header),
       observer,
       metrics: deps.metrics,
       headers: STRICT_HEADERS,

@@ -8,8 +8,15 @@ import { requestsParser } from '../shared/queues/batch';
 import type { TrackedKind, TrackingStore } from '../shared/tracking/store';
 import type { UnappliedStatus } from '../shared/views';
 
+/** What a step's views have in common: whose request it is, where it stands, since when. */
+export interface StepView {
+  userId: number;
+  status: string;
+  createdAt: string;
+}
+
 /** How one queue's jobs are applied; the processor around it is the same for every queue. */
-export interface PipelineStep<J, V extends { status: string; createdAt: string }> {
+export interface PipelineStep<J, V extends StepView> {
   kind: TrackedKind;
   schema: z.ZodType<J>;
   idOf(job: J): string;
@@ -55,7 +62,7 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
  * - Any other infrastructure error propagates, so BullMQ retries the job with backoff; on the
  *   last attempt its unapplied requests go ON_HOLD for an operator instead of FAILED.
  */
-export function pipelineProcessor<J, V extends { status: string; createdAt: string }>(
+export function pipelineProcessor<J, V extends StepView>(
   step: PipelineStep<J, V>,
   deps: PipelineDeps,
 ): Processor {
@@ -78,7 +85,10 @@ export function pipelineProcessor<J, V extends { status: string; createdAt: stri
       };
     };
     const statuses = (list: J[], status: UnappliedStatus) =>
-      list.map((r) => ({ id: step.idOf(r), status, view: step.unappliedView(r, status) }));
+      list.map((r) => {
+        const view = step.unappliedView(r, status);
+        return { id: step.idOf(r), userId: view.userId, acceptedAt: view.createdAt, status, view };
+      });
 
     await deps.tracking.transitionMany(step.kind, statuses(requests, 'PROCESSING'));
     const outcomes = await Promise.allSettled(
@@ -96,7 +106,13 @@ export function pipelineProcessor<J, V extends { status: string; createdAt: stri
 
     await deps.tracking.publishFinalMany(
       step.kind,
-      applied.map(({ request, view }) => ({ id: step.idOf(request), status: view.status, view })),
+      applied.map(({ request, view }) => ({
+        id: step.idOf(request),
+        userId: view.userId,
+        acceptedAt: view.createdAt,
+        status: view.status,
+        view,
+      })),
     );
     for (const { request, view } of applied) {
       const failureCode = (view as { failureCode?: string | null }).failureCode ?? null;
@@ -170,15 +186,22 @@ export function pipelineProcessor<J, V extends { status: string; createdAt: stri
 }
 
 /** Marks a request ON_HOLD: its status for clients, and a database row when the DB answers. */
-export async function putOnHold<J, V extends { status: string; createdAt: string }>(
+export async function putOnHold<J, V extends StepView>(
   step: PipelineStep<J, V>,
   deps: Pick<PipelineDeps, 'tracking' | 'logger' | 'metrics'>,
   queue: string,
   data: J,
 ): Promise<void> {
   const id = step.idOf(data);
+  const view = step.unappliedView(data, 'ON_HOLD');
   await deps.tracking
-    .transition(step.kind, id, 'ON_HOLD', step.unappliedView(data, 'ON_HOLD'))
+    .transition(step.kind, {
+      id,
+      userId: view.userId,
+      acceptedAt: view.createdAt,
+      status: 'ON_HOLD',
+      view,
+    })
     .catch((error: unknown) => {
       deps.logger.error('could not record ON_HOLD status', { id, error: String(error) });
     });

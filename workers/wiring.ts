@@ -24,7 +24,7 @@ import type { TrackingStore } from '../shared/tracking/store';
 import { chargeStep } from './charges/step';
 import { startEventDelivery, type EventDeliveryOptions } from './events/start';
 import { orderStep } from './orders/step';
-import { pipelineProcessor, putOnHold, type PipelineStep } from './pipeline';
+import { pipelineProcessor, putOnHold, type PipelineStep, type StepView } from './pipeline';
 import { watchWorker, type WatchedWorker } from './watchdog';
 
 export interface WorkerClients {
@@ -46,7 +46,7 @@ export interface RunningWorkers {
   close(): Promise<void>;
 }
 
-function startWorker<J, V extends { status: string; createdAt: string }>(
+function startWorker<J, V extends StepView>(
   queueName: string,
   step: PipelineStep<J, V>,
   breaker: DbBreaker,

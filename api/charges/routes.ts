@@ -16,8 +16,10 @@ export function chargeAccepts(charges: ChargesService): AcceptRoute<z.output<typ
     path: '/api/charges',
     queue: CHARGES_QUEUE,
     idField: 'chargeId',
+    isKeyUsed: (userId, key) => charges.isKeyUsed(userId, key),
     schema: chargeBody,
-    accept: (userId, key, body, requestId) => charges.accept(userId, key, body, requestId),
+    accept: (userId, key, body, requestId, refuseNew) =>
+      charges.accept(userId, key, body, requestId, refuseNew),
   };
 }
 

@@ -17,11 +17,21 @@ export function createChargesService({ tracking, queue, charges }: ChargesDeps) 
     /** Requests per job this process has enqueued lately (see `createAcceptPath`). */
     requestsPerJob: accepts.requestsPerJob,
 
-    accept(userId: number, idempotencyKey: string, body: { amount: number }, requestId: string) {
+    /** Whether the user's Idempotency-Key was used before (a request with it replays). */
+    isKeyUsed: (userId: number, key: string) => tracking.isKeyUsed('charge', userId, key),
+
+    accept(
+      userId: number,
+      idempotencyKey: string,
+      body: { amount: number },
+      requestId: string,
+      refuseNew: boolean,
+    ) {
       return accepts.accept({
         userId,
         idempotencyKey,
         body,
+        refuseNew,
         makeJob: (chargeId, acceptedAt): ChargeJob => ({
           chargeId,
           userId,

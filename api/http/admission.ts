@@ -1,13 +1,11 @@
 import { AppError } from '../../shared/errors';
 import type { Metrics } from '../../shared/metrics';
-import type { Admission } from '../../shared/resilience/admission';
+import type { Refusal } from '../../shared/resilience/admission';
 
-/** Throws 503 OVERLOADED (with Retry-After) while admission control refuses work for `queue`. */
-export function admit(admission: Admission, queue: string, metrics: Metrics): void {
-  const refusal = admission.check(queue);
-  if (!refusal) return;
+/** The 503 OVERLOADED (with Retry-After) of a request admission control refused, counted. */
+export function refused(refusal: Refusal, queue: string, metrics: Metrics): AppError {
   metrics.admissionRejections.inc({ queue, reason: refusal.reason });
-  throw new AppError('OVERLOADED', {
+  return new AppError('OVERLOADED', {
     detail: refusal.detail,
     retryAfterSeconds: refusal.retryAfterSeconds,
   });

@@ -21,6 +21,8 @@ export interface UserAuth {
   requireUser: RequestHandler;
   /** The user of an Authorization header whose token was verified before and has not expired. */
   knownUser(header: string | undefined): number | undefined;
+  /** The user of an Authorization header (verifying its token if need be), else undefined. */
+  userOf(header: string | undefined): Promise<number | undefined>;
 }
 
 export function createUserAuth(jwtSecret: string): UserAuth {
@@ -35,8 +37,8 @@ export function createUserAuth(jwtSecret: string): UserAuth {
     return known && known.expiresAt > Date.now() ? known.userId : undefined;
   }
 
-  const requireUser: RequestHandler = async (req, res, next) => {
-    const header = req.get('authorization');
+  /** The user of an Authorization header; throws 401 UNAUTHENTICATED. */
+  async function verify(header: string | undefined): Promise<number> {
     if (header === undefined) {
       throw new AppError('UNAUTHENTICATED', {
         detail: 'Send Authorization: Bearer <token>',
@@ -47,11 +49,7 @@ export function createUserAuth(jwtSecret: string): UserAuth {
     if (!match?.[1]) throw unauthenticated('The Authorization header is not a Bearer JWT');
     const token = match[1];
     const known = verified.get(token);
-    if (known && known.expiresAt > Date.now()) {
-      res.locals.userId = known.userId;
-      next();
-      return;
-    }
+    if (known && known.expiresAt > Date.now()) return known.userId;
     let sub: unknown;
     let exp: unknown;
     try {
@@ -68,14 +66,21 @@ export function createUserAuth(jwtSecret: string): UserAuth {
     if (typeof sub !== 'string' || !USER_ID.test(sub) || !Number.isSafeInteger(Number(sub))) {
       throw unauthenticated('The token subject is not a user id');
     }
-    res.locals.userId = Number(sub);
     if (typeof exp === 'number') {
       if (verified.size >= VERIFIED_TOKENS_KEPT) verified.clear();
       verified.set(token, { userId: Number(sub), expiresAt: exp * 1_000 });
     }
+    return Number(sub);
+  }
+
+  const requireUser: RequestHandler = async (req, res, next) => {
+    res.locals.userId = await verify(req.get('authorization'));
     next();
   };
-  return { requireUser, knownUser };
+
+  const userOf = (header: string | undefined) => verify(header).catch(() => undefined);
+
+  return { requireUser, knownUser, userOf };
 }
 
 /** Bounds the verified-token memo; clearing it all at once is simpler than an LRU and rare. */

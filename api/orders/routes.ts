@@ -17,8 +17,10 @@ export function orderAccepts(orders: OrdersService): AcceptRoute<z.output<typeof
     path: '/api/orders',
     queue: ORDERS_QUEUE,
     idField: 'orderId',
+    isKeyUsed: (userId, key) => orders.isKeyUsed(userId, key),
     schema: placeOrderBody,
-    accept: (userId, key, body, requestId) => orders.accept(userId, key, body, requestId),
+    accept: (userId, key, body, requestId, refuseNew) =>
+      orders.accept(userId, key, body, requestId, refuseNew),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { OrderCursor, OrdersRepository } from '../../shared/db/repositories/orders';
 import type { OrderJob } from '../../shared/queues/orders';
 import type { TrackingStore } from '../../shared/tracking/store';
-import { unappliedOrderView } from '../../shared/views';
+import { isFinal, unappliedOrderView, type OrderView } from '../../shared/views';
 import { createAcceptPath, type JobSink } from '../pipeline/accept';
 import { readStatus, type JobSource } from '../pipeline/status';
 import { encodeOrderCursor } from './schemas';
@@ -18,16 +18,21 @@ export function createOrdersService({ tracking, queue, orders }: OrdersDeps) {
     /** Requests per job this process has enqueued lately (see `createAcceptPath`). */
     requestsPerJob: accepts.requestsPerJob,
 
+    /** Whether the user's Idempotency-Key was used before (a request with it replays). */
+    isKeyUsed: (userId: number, key: string) => tracking.isKeyUsed('order', userId, key),
+
     accept(
       userId: number,
       idempotencyKey: string,
       body: { items: OrderJob['items'] },
       requestId: string,
+      refuseNew: boolean,
     ) {
       return accepts.accept({
         userId,
         idempotencyKey,
         body,
+        refuseNew,
         makeJob: (orderId, acceptedAt): OrderJob => ({
           orderId,
           userId,
@@ -54,18 +59,44 @@ export function createOrdersService({ tracking, queue, orders }: OrdersDeps) {
       );
     },
 
-    /** Orders a worker has recorded, newest first. */
+    /**
+     * The user's orders, newest first: those a worker has recorded (the database) and those
+     * accepted but not yet recorded (their Redis status records). Each source gives at most
+     * one page past the cursor, so the merged page is exact.
+     */
     async list(userId: number, after: OrderCursor | null, limit: number) {
-      const rows = await orders.listForUser(userId, after, limit + 1);
-      const items = rows.slice(0, limit);
+      const [rows, openIds] = await Promise.all([
+        orders.listForUser(userId, after, limit + 1),
+        tracking.openForUser(
+          'order',
+          userId,
+          after && { ms: after.createdAt.getTime(), id: after.id },
+          limit + 1,
+        ),
+      ]);
+      const recorded = new Set(rows.map((row) => row.orderId));
+      const records = await tracking.getMany('order', openIds);
+      const open = records.flatMap((record, i) =>
+        record && !isFinal(record.status) && !recorded.has(openIds[i] ?? '')
+          ? [JSON.parse(record.view) as OrderView]
+          : [],
+      );
+      const merged = [...rows, ...open].sort(newestFirst);
+      const items = merged.slice(0, limit);
       const last = items.at(-1);
       return {
         items,
         nextCursor:
-          rows.length > limit && last ? encodeOrderCursor(last.createdAt, last.orderId) : null,
+          merged.length > limit && last ? encodeOrderCursor(last.createdAt, last.orderId) : null,
       };
     },
   };
+}
+
+/** The order list's keyset order: createdAt, then id, both descending. */
+function newestFirst(a: OrderView, b: OrderView): number {
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? 1 : -1;
+  return a.orderId < b.orderId ? 1 : a.orderId > b.orderId ? -1 : 0;
 }
 
 export type OrdersService = ReturnType<typeof createOrdersService>;

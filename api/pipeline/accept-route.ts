@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import type { z } from 'zod';
 import type { Metrics } from '../../shared/metrics';
 import type { Admission } from '../../shared/resilience/admission';
-import { admit } from '../http/admission';
+import { refused } from '../http/admission';
 import { userIdOf } from '../http/auth';
 import { requestIdOf } from '../http/request-id';
 import { parse } from '../http/validate';
@@ -15,7 +15,16 @@ export interface AcceptRoute<B> {
   queue: string;
   idField: 'orderId' | 'chargeId';
   schema: z.ZodType<B>;
-  accept(userId: number, key: string, body: B, requestId: string): Promise<Accepted>;
+  /** Whether the user's key was used before: a request with it is a replay (or a reuse). */
+  isKeyUsed(userId: number, key: string): Promise<boolean>;
+  /** Answers null when `refuseNew` and the request is not a replay (nothing was accepted). */
+  accept(
+    userId: number,
+    key: string,
+    body: B,
+    requestId: string,
+    refuseNew: boolean,
+  ): Promise<Accepted | null>;
 }
 
 /**
@@ -56,11 +65,15 @@ export function fastAcceptRoute<B>(route: AcceptRoute<B>): FastAcceptRoute {
   return {
     path: route.path,
     idField: route.idField,
-    accept(userId, key, json, requestId, { admission, metrics }) {
+    async accept(userId, key, json, requestId, { admission, metrics }) {
       const body = parse(route.schema, json, 'body');
-      // After validation: a client mistake is a 4xx even while work is being shed.
-      admit(admission, route.queue, metrics);
-      return route.accept(userId, key, body, requestId);
+      // After validation: a client mistake is a 4xx even while work is being shed. A replay
+      // is answered even then: the accept's own script tells a replay from new work.
+      const refusal = admission.check(route.queue);
+      const accepted = await route.accept(userId, key, body, requestId, refusal !== null);
+      if (accepted !== null) return accepted;
+      if (refusal === null) throw new Error('a request was refused while admission allowed it');
+      throw refused(refusal, route.queue, metrics);
     },
   };
 }

@@ -41,6 +41,11 @@ export interface AcceptRequest<J> {
   /** The job for a new id; called again with the first id when a replay re-enqueues it. */
   makeJob(id: string, acceptedAt: string): J;
   pendingView(job: J): object;
+  /**
+   * Admission control refuses new work: a replay is still answered, a new request is not
+   * accepted (nothing is written) and {@link AcceptPath.accept} answers `null`.
+   */
+  refuseNew: boolean;
 }
 
 export interface Accepted {
@@ -129,17 +134,19 @@ export function createAcceptPath<J>(kind: TrackedKind, tracking: TrackingStore, 
   }
 
   /**
-   * Accepts a request. A replay (same key, same body) answers with the first id. If the first
+   * Accepts a request. A replay (same key, same body) answers with the first id, even while
+   * new work is refused; a refused new request answers `null`. If the first
    * request's enqueue never happened (its process died in between, or the add failed and the
    * client got a 503), the replay enqueues it as a job of its own under its id; adding a job
    * id that exists is a no-op, and applying is exactly-once in the database, so a request that
    * is in a batch job too is still applied once.
    */
-  async function accept(request: AcceptRequest<J>): Promise<Accepted> {
+  async function accept(request: AcceptRequest<J>): Promise<Accepted | null> {
     const { userId, idempotencyKey } = request;
     const fp = fingerprint(request.body);
     const id = uuidv7();
-    const job = request.makeJob(id, new Date().toISOString());
+    const acceptedAt = new Date().toISOString();
+    const job = request.makeJob(id, acceptedAt);
     const reservation = await reserveAndEnqueue(
       {
         kind,
@@ -147,11 +154,14 @@ export function createAcceptPath<J>(kind: TrackedKind, tracking: TrackingStore, 
         key: idempotencyKey,
         fingerprint: fp,
         id,
+        acceptedAt,
         pendingView: request.pendingView(job),
+        refuse: request.refuseNew,
       },
       job,
     );
     if (reservation.reserved) return { id, replayed: false };
+    if (reservation.refused === true) return null;
 
     if (reservation.fingerprint !== fp) {
       throw new AppError('IDEMPOTENCY_KEY_REUSED', {

@@ -26,7 +26,7 @@ async function replayQueue<J>(
   recorded: J[],
   requestsOf: (data: unknown) => J[] | null,
   idOf: (job: J) => string,
-  pendingView: (job: J) => object,
+  pendingView: (job: J) => { userId: number; createdAt: string },
   tracking: TrackingStore,
   out: (line: string) => void,
 ): Promise<number> {
@@ -40,7 +40,16 @@ async function replayQueue<J>(
     await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
     await tracking.transitionMany(
       kind,
-      requests.map((data) => ({ id: idOf(data), status: 'PENDING', view: pendingView(data) })),
+      requests.map((data) => {
+        const view = pendingView(data);
+        return {
+          id: idOf(data),
+          userId: view.userId,
+          acceptedAt: view.createdAt,
+          status: 'PENDING',
+          view,
+        };
+      }),
     );
     for (const data of requests) {
       requeued.add(idOf(data));
@@ -53,7 +62,14 @@ async function replayQueue<J>(
     const id = idOf(data);
     if (requeued.has(id) || (await queue.getJob(id))) continue;
     await queue.add(kind, data, { jobId: id });
-    await tracking.transition(kind, id, 'PENDING', pendingView(data));
+    const view = pendingView(data);
+    await tracking.transition(kind, {
+      id,
+      userId: view.userId,
+      acceptedAt: view.createdAt,
+      status: 'PENDING',
+      view,
+    });
     replayed++;
     out(`  ${kind} ${id} re-enqueued from the database`);
   }

@@ -11,51 +11,82 @@ import type { Redis } from 'ioredis';
  *   PENDING at accept, PROCESSING and final by the worker. Final views are never overwritten
  *   by a non-final one.
  *
- * Both live {@link RECORD_TTL_SECONDS}; afterwards status reads fall back to the database.
+ * - `<prefix>:open:<kind>` → sorted set of the ids accepted and not yet final, scored by their
+ *   accept time (ms): the reconcile counts requests stuck in it.
+ * - `<prefix>:open:<kind>:<userId>` → the same, per user: a user's order list shows the orders
+ *   accepted but not yet recorded by a worker. Ties in score sort by id, which is what the
+ *   order list's keyset (createdAt, id) needs.
+ *
+ * Records and per-user sets live {@link RECORD_TTL_SECONDS}; afterwards status reads fall back
+ * to the database. A final view removes its id from both open sets in the same script.
  */
 export const RECORD_TTL_SECONDS = 48 * 3_600;
 
 export type TrackedKind = 'order' | 'charge';
 
-export type Reservation = { reserved: true } | { reserved: false; fingerprint: string; id: string };
+export type Reservation =
+  | { reserved: true }
+  /** The key was new but new work is refused (admission control): nothing was written. */
+  | { reserved: false; refused: true }
+  | { reserved: false; refused?: false; fingerprint: string; id: string };
 
 export interface StatusRecord {
   status: string;
   view: string;
 }
 
-// Many requests in one call (an accept batch, a job's requests): one round trip and one script
-// run instead of one per request. KEYS: n idem keys, then their n status keys.
-// ARGV: ttl, then fingerprint, id, pending view per request. Per request: '' if it claimed its
-// key (and its PENDING record is written), else the first claim's `<fingerprint> <id>`.
+// Many requests in one call (an accept batch): one round trip and one script run instead of
+// one per request. KEYS per request i (4 each): idem key, status key, open set, user's open set.
+// ARGV: ttl, then per request fingerprint, id, pending view, accept time (ms), refuse ('1'/'0').
+// Per request: '' if it claimed its key (PENDING record written, id added to the open sets),
+// 'R' if the key was new but the request is refused, else the first claim's `<fingerprint> <id>`
+// — a replay is answered even while new work is refused.
 const RESERVE_MANY = `
-local n = #KEYS / 2
 local out = {}
-for i = 1, n do
-  local existing = redis.call('GET', KEYS[i])
+for i = 1, #KEYS / 4 do
+  local k = 4 * (i - 1)
+  local a = 5 * (i - 1) + 1
+  local existing = redis.call('GET', KEYS[k + 1])
   if existing then
     out[i] = existing
+  elseif ARGV[a + 5] == '1' then
+    out[i] = 'R'
   else
-    redis.call('SET', KEYS[i], ARGV[3 * i - 1] .. ' ' .. ARGV[3 * i], 'EX', ARGV[1])
-    redis.call('HSET', KEYS[n + i], 'status', 'PENDING', 'view', ARGV[3 * i + 1])
-    redis.call('EXPIRE', KEYS[n + i], ARGV[1])
+    redis.call('SET', KEYS[k + 1], ARGV[a + 1] .. ' ' .. ARGV[a + 2], 'EX', ARGV[1])
+    redis.call('HSET', KEYS[k + 2], 'status', 'PENDING', 'view', ARGV[a + 3])
+    redis.call('EXPIRE', KEYS[k + 2], ARGV[1])
+    redis.call('ZADD', KEYS[k + 3], ARGV[a + 4], ARGV[a + 2])
+    redis.call('ZADD', KEYS[k + 4], ARGV[a + 4], ARGV[a + 2])
+    redis.call('EXPIRE', KEYS[k + 4], ARGV[1])
     out[i] = ''
   end
 end
 return out
 `;
 
-// KEYS: status keys. ARGV: ttl, final ('1' or '0'), then status, view per key. Per key 1 if
-// written. A final view always wins; a non-final one never replaces a final one.
+// KEYS per update i (3 each): status key, open set, user's open set. ARGV: ttl, final ('1' or
+// '0'), then status, view, id, accept time (ms) per update. Per update 1 if written. A final
+// view always wins and leaves the open sets; a non-final one never replaces a final one and
+// keeps its id in the open sets (again, if Redis lost them).
 const TRANSITION_MANY = `
 local out = {}
-for i = 1, #KEYS do
-  local current = redis.call('HGET', KEYS[i], 'status')
+for i = 1, #KEYS / 3 do
+  local k = 3 * (i - 1)
+  local a = 4 * (i - 1) + 2
+  local current = redis.call('HGET', KEYS[k + 1], 'status')
   if ARGV[2] ~= '1' and (current == 'PAID' or current == 'FAILED' or current == 'COMPLETED') then
     out[i] = 0
   else
-    redis.call('HSET', KEYS[i], 'status', ARGV[2 * i + 1], 'view', ARGV[2 * i + 2])
-    redis.call('EXPIRE', KEYS[i], ARGV[1])
+    redis.call('HSET', KEYS[k + 1], 'status', ARGV[a + 1], 'view', ARGV[a + 2])
+    redis.call('EXPIRE', KEYS[k + 1], ARGV[1])
+    if ARGV[2] == '1' then
+      redis.call('ZREM', KEYS[k + 2], ARGV[a + 3])
+      redis.call('ZREM', KEYS[k + 3], ARGV[a + 3])
+    else
+      redis.call('ZADD', KEYS[k + 2], 'NX', ARGV[a + 4], ARGV[a + 3])
+      redis.call('ZADD', KEYS[k + 3], 'NX', ARGV[a + 4], ARGV[a + 3])
+      redis.call('EXPIRE', KEYS[k + 3], ARGV[1])
+    end
     out[i] = 1
   end
 end
@@ -82,12 +113,22 @@ export interface ReserveRequest {
   key: string;
   fingerprint: string;
   id: string;
+  /** When it was accepted: its place in the open sets. */
+  acceptedAt: string;
   pendingView: object;
+  /**
+   * New work is refused (admission control): only answer whether the key was used before, so
+   * a replay still gets its first answer; write nothing.
+   */
+  refuse?: boolean;
 }
 
 /** One status record to write. */
 export interface StatusUpdate {
   id: string;
+  userId: number;
+  /** When the request was accepted (its place in the open sets). */
+  acceptedAt: string;
   status: string;
   view: object;
 }
@@ -115,16 +156,29 @@ export function createTrackingStore(redis: Redis, prefix: string) {
   const idemKey = (kind: TrackedKind, userId: number, key: string) =>
     `${prefix}:idem:${kind}:${userId}:${createHash('sha256').update(key).digest('hex')}`;
   const statusKey = (kind: TrackedKind, id: string) => `${prefix}:status:${kind}:${id}`;
+  const openKey = (kind: TrackedKind) => `${prefix}:open:${kind}`;
+  const userOpenKey = (kind: TrackedKind, userId: number) => `${prefix}:open:${kind}:${userId}`;
   const ttl = String(RECORD_TTL_SECONDS);
 
   /** Claims many idempotency keys in one atomic script; answers in request order. */
   async function reserveMany(requests: readonly ReserveRequest[]): Promise<Reservation[]> {
-    const keys = requests.map((r) => idemKey(r.kind, r.userId, r.key));
-    for (const r of requests) keys.push(statusKey(r.kind, r.id));
-    const argv = requests.flatMap((r) => [r.fingerprint, r.id, JSON.stringify(r.pendingView)]);
+    const keys = requests.flatMap((r) => [
+      idemKey(r.kind, r.userId, r.key),
+      statusKey(r.kind, r.id),
+      openKey(r.kind),
+      userOpenKey(r.kind, r.userId),
+    ]);
+    const argv = requests.flatMap((r) => [
+      r.fingerprint,
+      r.id,
+      JSON.stringify(r.pendingView),
+      String(Date.parse(r.acceptedAt)),
+      r.refuse === true ? '1' : '0',
+    ]);
     const answers = await lua.trackReserveMany(keys.length, ...keys, ttl, ...argv);
     return answers.map((existing): Reservation => {
       if (existing === '') return { reserved: true };
+      if (existing === 'R') return { reserved: false, refused: true };
       const [fp = '', firstId = ''] = existing.split(' ');
       return { reserved: false, fingerprint: fp, id: firstId };
     });
@@ -136,8 +190,17 @@ export function createTrackingStore(redis: Redis, prefix: string) {
     final: '0' | '1',
   ): Promise<boolean[]> {
     if (updates.length === 0) return [];
-    const keys = updates.map((u) => statusKey(kind, u.id));
-    const argv = updates.flatMap((u) => [u.status, JSON.stringify(u.view)]);
+    const keys = updates.flatMap((u) => [
+      statusKey(kind, u.id),
+      openKey(kind),
+      userOpenKey(kind, u.userId),
+    ]);
+    const argv = updates.flatMap((u) => [
+      u.status,
+      JSON.stringify(u.view),
+      u.id,
+      String(Date.parse(u.acceptedAt)),
+    ]);
     const written = await lua.trackTransitionMany(keys.length, ...keys, ttl, final, ...argv);
     return written.map((w) => w === 1);
   }
@@ -157,14 +220,52 @@ export function createTrackingStore(redis: Redis, prefix: string) {
       return status && view ? { status, view } : null;
     },
 
-    /** Records a non-final state (PROCESSING, ON_HOLD, PENDING again) unless already final. */
-    async transition(
+    /** {@link get} for many ids in one round trip; null where there is no record. */
+    async getMany(kind: TrackedKind, ids: readonly string[]): Promise<(StatusRecord | null)[]> {
+      if (ids.length === 0) return [];
+      const pipeline = redis.pipeline();
+      for (const id of ids) pipeline.hmget(statusKey(kind, id), 'status', 'view');
+      const replies = (await pipeline.exec()) ?? [];
+      return replies.map(([error, reply]) => {
+        if (error) throw error;
+        const [status, view] = reply as (string | null)[];
+        return status && view ? { status, view } : null;
+      });
+    },
+
+    /** Whether this user's idempotency key has been used before (a request would replay). */
+    async isKeyUsed(kind: TrackedKind, userId: number, key: string): Promise<boolean> {
+      return (await redis.exists(idemKey(kind, userId, key))) === 1;
+    },
+
+    /**
+     * A user's accepted requests that are not final, newest first (accept time, then id,
+     * descending), strictly after the keyset position `before` if given.
+     */
+    async openForUser(
       kind: TrackedKind,
-      id: string,
-      status: string,
-      view: object,
-    ): Promise<boolean> {
-      const [applied] = await write(kind, [{ id, status, view }], '0');
+      userId: number,
+      before: { ms: number; id: string } | null,
+      limit: number,
+    ): Promise<string[]> {
+      const key = userOpenKey(kind, userId);
+      if (!before) return redis.zrevrangebyscore(key, '+inf', '-inf', 'LIMIT', 0, limit);
+      // Same accept time as the cursor: only smaller ids; then strictly older.
+      const [tied, older] = await Promise.all([
+        redis.zrevrangebyscore(key, before.ms, before.ms),
+        redis.zrevrangebyscore(key, `(${before.ms}`, '-inf', 'LIMIT', 0, limit),
+      ]);
+      return [...tied.filter((id) => id < before.id), ...older].slice(0, limit);
+    },
+
+    /** Ids accepted before `cutoffMs` (unix ms) that are still not final, oldest first. */
+    async openBefore(kind: TrackedKind, cutoffMs: number, limit: number): Promise<string[]> {
+      return redis.zrangebyscore(openKey(kind), '-inf', `(${cutoffMs}`, 'LIMIT', 0, limit);
+    },
+
+    /** Records a non-final state (PROCESSING, ON_HOLD, PENDING again) unless already final. */
+    async transition(kind: TrackedKind, update: StatusUpdate): Promise<boolean> {
+      const [applied] = await write(kind, [update], '0');
       return applied === true;
     },
 

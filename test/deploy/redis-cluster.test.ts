@@ -76,6 +76,7 @@ describe('A hash-tagged REDIS_PREFIX for Redis Cluster', () => {
             key: 'key-1',
             fingerprint: 'fingerprint',
             id: orderId,
+            acceptedAt: new Date().toISOString(),
             pendingView: { status: 'PENDING' },
           },
         ]);

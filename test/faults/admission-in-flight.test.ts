@@ -43,11 +43,11 @@ afterAll(async () => {
 describe('Admission control: accepts in flight', () => {
   it('When more accepts are in progress than ADMISSION_MAX_IN_FLIGHT, then the next is refused at once with 503 OVERLOADED, and the admitted ones complete', async () => {
     const token = await ctx.tokenFor(1);
-    const accept = () =>
-      request(api.baseUrl, 'POST', '/api/orders', {
+    const accept = (key = newKey()) =>
+      request<{ orderId: string }>(api.baseUrl, 'POST', '/api/orders', {
         token,
         body: { items: [{ productId: 1, quantity: 1 }] },
-        headers: { 'idempotency-key': newKey() },
+        headers: { 'idempotency-key': key },
       });
 
     const held = apiRedis.blpop(`${ctx.config.redis.prefix}:never`, 3);
@@ -71,12 +71,50 @@ describe('Admission control: accepts in flight', () => {
     // Once they are done, accepts are admitted again.
     expect((await accept()).status).toBe(202);
 
-    // The refused request left nothing behind: three jobs for three 202s.
+    // The refused request left nothing behind: three requests queued for three 202s.
+    await expectQueuedRequests(3);
+  });
+
+  it('When the in-flight limit is reached, then a replay is still let through and answered with its first response', async () => {
+    const token = await ctx.tokenFor(2);
+    const accept = (key = newKey()) =>
+      request<{ orderId: string }>(api.baseUrl, 'POST', '/api/orders', {
+        token,
+        body: { items: [{ productId: 1, quantity: 1 }] },
+        headers: { 'idempotency-key': key },
+      });
+    const key = newKey();
+    const first = await accept(key);
+    expect(first.status).toBe(202);
+
+    const held = apiRedis.blpop(`${ctx.config.redis.prefix}:never`, 2);
+    await sleep(50);
+    const admitted = [accept(), accept()];
+    await sleep(300);
+    const refused = accept();
+    const replay = accept(key);
+    expectProblem(await refused, 503, 'OVERLOADED');
+
+    await held;
+    const replayed = await replay;
+    expect(replayed.status).toBe(202);
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    expect(replayed.body.orderId).toBe(first.body.orderId);
+    for (const response of await Promise.all(admitted)) expect(response.status).toBe(202);
+    await expectQueuedRequests(3 + 3);
+  });
+});
+
+/** Requests in waiting jobs (accepts of one event-loop turn share a job). */
+async function expectQueuedRequests(count: number): Promise<void> {
+  {
     const queues = createQueues(ctx.redis, ctx.config.redis.prefix, ctx.config.jobs, ctx.logger);
     try {
-      expect(await queues.orders.getWaitingCount()).toBe(3);
+      const jobs = await queues.orders.getWaiting();
+      const requests = jobs.map((job) => ('requests' in job.data ? job.data.requests.length : 1));
+      expect(requests.reduce((sum, n) => sum + n, 0)).toBe(count);
     } finally {
       await queues.close();
     }
-  });
-});
+  }
+}

@@ -9,11 +9,11 @@ const world = usePipelineWorld(
   { workers: false },
 );
 
-const accept = async (path: '/api/orders' | '/api/charges') =>
-  request(world.api.baseUrl, 'POST', path, {
+const accept = async (path: '/api/orders' | '/api/charges', key = newKey(), quantity = 1) =>
+  request<{ orderId?: string }>(world.api.baseUrl, 'POST', path, {
     token: await world.ctx.tokenFor(1),
-    body: path === '/api/orders' ? { items: [{ productId: 1, quantity: 1 }] } : { amount: 100 },
-    headers: { 'idempotency-key': newKey() },
+    body: path === '/api/orders' ? { items: [{ productId: 1, quantity }] } : { amount: 100 },
+    headers: { 'idempotency-key': key },
   });
 
 beforeAll(async () => {
@@ -22,13 +22,23 @@ beforeAll(async () => {
 
 describe('Admission control', () => {
   it('When the orders backlog passes its limit, then new orders get 503 OVERLOADED with Retry-After, and charges are still accepted', async () => {
-    for (let i = 0; i < 8; i++) expect((await accept('/api/orders')).status).toBe(202);
+    const firstKey = newKey();
+    const first = await accept('/api/orders', firstKey);
+    expect(first.status).toBe(202);
+    for (let i = 1; i < 8; i++) expect((await accept('/api/orders')).status).toBe(202);
     // The backlog is counted in the background, not per request.
     await sleep(1_200);
     const refused = await accept('/api/orders');
     expectProblem(refused, 503, 'OVERLOADED');
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     expect((await accept('/api/charges')).status).toBe(202);
+
+    // Replays cost no capacity: the first answer again; a reused key is still a 422.
+    const replay = await accept('/api/orders', firstKey);
+    expect(replay.status).toBe(202);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.body.orderId).toBe(first.body.orderId);
+    expectProblem(await accept('/api/orders', firstKey, 2), 422, 'IDEMPOTENCY_KEY_REUSED');
 
     // Refused requests left nothing behind: the backlog is what was accepted.
     const { orders, close } = createQueues(
