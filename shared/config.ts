@@ -60,7 +60,10 @@ const envSchema = z
     JOB_ATTEMPTS: int(1, 100).default(8),
     /** First retry delay; doubles per attempt, with jitter. */
     JOB_BACKOFF_MS: int(1, 600_000).default(1_000),
-    /** A worker's unit of work (one job's transaction) may take this long before it counts as failed. */
+    /**
+     * A worker's unit of work may take this long before it counts as failed: one job, all its
+     * requests together (the group commit of its orders, or its charges' transactions).
+     */
     DB_BREAKER_TIMEOUT_MS: int(100, 600_000).default(15_000),
     /** An API database read may take this long before it answers 503. */
     API_DB_TIMEOUT_MS: int(50, 60_000).default(500),

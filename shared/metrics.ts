@@ -116,7 +116,11 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
-/** shop_breaker_state (0 closed, 1 half-open, 2 open) and shop_breaker_transitions_total. */
+/**
+ * shop_breaker_state (0 closed, 1 half-open, 2 open), shop_breaker_transitions_total and
+ * shop_breaker_calls_total{outcome}: what each call did to the breaker (a worker's call is one
+ * job, however many requests it carries).
+ */
 export function observeBreaker(metrics: Metrics, name: string, breaker: DbBreaker): void {
   const registers = [metrics.registry];
   new Gauge({
@@ -137,6 +141,19 @@ export function observeBreaker(metrics: Metrics, name: string, breaker: DbBreake
   for (const state of Object.keys(BREAKER_VALUE)) transitions.inc({ breaker: name, state }, 0);
   breaker.onChange((next) => {
     transitions.inc({ breaker: name, state: next });
+  });
+  const calls = new Counter({
+    name: 'shop_breaker_calls_total',
+    help:
+      'Calls through a circuit breaker by outcome: failure (an outage or a timeout, counted ' +
+      'against it), rejected (refused while open), success (anything else)',
+    labelNames: ['breaker', 'outcome'] as const,
+    registers,
+  });
+  for (const outcome of ['success', 'failure', 'rejected'])
+    calls.inc({ breaker: name, outcome }, 0);
+  breaker.onCall((outcome) => {
+    calls.inc({ breaker: name, outcome });
   });
 }
 
