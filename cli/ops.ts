@@ -15,8 +15,10 @@ import { runReplayOnHold } from './ops/replay-on-hold';
 
 const HELP = `usage: npm run ops -- <command> [queue]
 
-  reconcile          check every contract invariant against the database; prints what
-                     drifted and exits 1 if anything did
+  reconcile          check every contract invariant against the database and count the
+                     accepted requests stuck for over STUCK_AFTER_S (repairing the Redis
+                     records the database has final); prints what drifted and what is
+                     stuck, and exits 1 if anything did or is
   queues             depth per state, completed/failed per minute, oldest waiting job
   on-hold            list ON_HOLD (failed) jobs with the reason of their last failure
   replay-on-hold     re-queue every ON_HOLD charge and order (failed jobs, and ON_HOLD rows
@@ -75,11 +77,20 @@ const all = (queues: PipelineQueues) => [queues.charges, queues.orders] as Queue
 
 const commands: Record<string, Command> = {
   async reconcile(config) {
+    const logger = createLogger({ level: 'error', service: 'ops' });
     const sequelize = createSequelizeFromConfig(config);
+    // A few retries, then an error: a command must not wait forever on a Redis that is down.
+    const redis = createRedis(config.redis.url, 'worker', logger, { maxRetriesPerRequest: 2 });
     try {
-      return (await runReconcile(sequelize, out)) === 0 ? 0 : 1;
+      const problems = await runReconcile(
+        { sequelize, tracking: createTrackingStore(redis, config.redis.prefix), logger },
+        { stuckAfterS: config.reconcile.stuckAfterS },
+        out,
+      );
+      return problems === 0 ? 0 : 1;
     } finally {
       await sequelize.close();
+      await redis.quit();
     }
   },
   queues: (config) =>

@@ -60,7 +60,10 @@ const envSchema = z
     JOB_ATTEMPTS: int(1, 100).default(8),
     /** First retry delay; doubles per attempt, with jitter. */
     JOB_BACKOFF_MS: int(1, 600_000).default(1_000),
-    /** A worker's unit of work (one job's transaction) may take this long before it counts as failed. */
+    /**
+     * A worker's unit of work may take this long before it counts as failed: one job, all its
+     * requests together (the group commit of its orders, or its charges' transactions).
+     */
     DB_BREAKER_TIMEOUT_MS: int(100, 600_000).default(15_000),
     /** An API database read may take this long before it answers 503. */
     API_DB_TIMEOUT_MS: int(50, 60_000).default(500),
@@ -92,6 +95,17 @@ const envSchema = z
      * most this long after it was last known fresh (with an `Age` header); then 503.
      */
     CATALOG_STALE_IF_ERROR_S: int(0, 86_400).default(300),
+    /**
+     * Worker processes run the reconcile (every invariant check and the stuck-request count,
+     * `docs/operations-reconcile.md`) every this many seconds of wall-clock time, one process at
+     * a time across all of them; 0 turns the schedule off in this process.
+     */
+    RECONCILE_INTERVAL_S: int(0, 86_400).default(300),
+    /**
+     * An accepted request that is still not final (and not ON_HOLD) this long after its 202
+     * counts as stuck: `shop_requests_stuck` and `npm run ops -- reconcile`.
+     */
+    STUCK_AFTER_S: int(1, 86_400).default(300),
     /** How long a graceful shutdown may take before in-flight work is abandoned. */
     SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
   })
@@ -166,6 +180,7 @@ export interface Config {
     readonly maxInFlight: number;
   };
   readonly catalog: { readonly staleIfErrorS: number };
+  readonly reconcile: { readonly intervalS: number; readonly stuckAfterS: number };
   readonly shutdownTimeoutMs: number;
 }
 
@@ -240,6 +255,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxInFlight: e.ADMISSION_MAX_IN_FLIGHT,
     },
     catalog: { staleIfErrorS: e.CATALOG_STALE_IF_ERROR_S },
+    reconcile: { intervalS: e.RECONCILE_INTERVAL_S, stuckAfterS: e.STUCK_AFTER_S },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
   return deepFreeze(config);

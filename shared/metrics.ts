@@ -116,7 +116,11 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
-/** shop_breaker_state (0 closed, 1 half-open, 2 open) and shop_breaker_transitions_total. */
+/**
+ * shop_breaker_state (0 closed, 1 half-open, 2 open), shop_breaker_transitions_total and
+ * shop_breaker_calls_total{outcome}: what each call did to the breaker (a worker's call is one
+ * job, however many requests it carries).
+ */
 export function observeBreaker(metrics: Metrics, name: string, breaker: DbBreaker): void {
   const registers = [metrics.registry];
   new Gauge({
@@ -137,6 +141,19 @@ export function observeBreaker(metrics: Metrics, name: string, breaker: DbBreake
   for (const state of Object.keys(BREAKER_VALUE)) transitions.inc({ breaker: name, state }, 0);
   breaker.onChange((next) => {
     transitions.inc({ breaker: name, state: next });
+  });
+  const calls = new Counter({
+    name: 'shop_breaker_calls_total',
+    help:
+      'Calls through a circuit breaker by outcome: failure (an outage or a timeout, counted ' +
+      'against it), rejected (refused while open), success (anything else)',
+    labelNames: ['breaker', 'outcome'] as const,
+    registers,
+  });
+  for (const outcome of ['success', 'failure', 'rejected'])
+    calls.inc({ breaker: name, outcome }, 0);
+  breaker.onCall((outcome) => {
+    calls.inc({ breaker: name, outcome });
   });
 }
 
@@ -221,4 +238,95 @@ export function observeOutboxLag(
       this.set(oldest === null ? 0 : Math.max(0, (Date.now() - oldest.getTime()) / 1_000));
     },
   });
+}
+
+/** The values of the latest completed reconcile that the reconcile gauges show. */
+export interface ReconcileGaugeValues {
+  /** Unix ms. */
+  completedAt: number;
+  /** Rows drifting per check. */
+  drift: Readonly<Record<string, number>>;
+  /** Stuck requests per kind. */
+  stuck: Readonly<Record<string, number>>;
+}
+
+/** A scrape waits this long for the latest report; past it the gauges keep their last values. */
+const RECONCILE_READ_TIMEOUT_MS = 1_000;
+
+/**
+ * shop_reconcile_drift{check}, shop_reconcile_last_run_timestamp_seconds and
+ * shop_requests_stuck{kind}, read at scrape time from the latest completed reconcile, wherever
+ * it ran: every worker process shows the same values. Before the first, every check and kind
+ * reads 0 and the timestamp 0. A failed read keeps the last values.
+ */
+export function observeReconcile(
+  metrics: Metrics,
+  options: {
+    checks: readonly string[];
+    kinds: readonly string[];
+    latest(): Promise<ReconcileGaugeValues | null>;
+  },
+): void {
+  const registers = [metrics.registry];
+  // One read serves the three gauges of a scrape.
+  let reading: { at: number; values: Promise<ReconcileGaugeValues | null | undefined> } | null =
+    null;
+  const read = () => {
+    if (reading && Date.now() - reading.at < RECONCILE_READ_TIMEOUT_MS) return reading.values;
+    let timer: NodeJS.Timeout | undefined;
+    const values = Promise.race([
+      options.latest(),
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => {
+          resolve(undefined);
+        }, RECONCILE_READ_TIMEOUT_MS);
+        timer.unref();
+      }),
+    ])
+      .catch(() => undefined)
+      .finally(() => {
+        clearTimeout(timer);
+      });
+    reading = { at: Date.now(), values };
+    return values;
+  };
+  const drift = new Gauge({
+    name: 'shop_reconcile_drift',
+    help: 'Rows drifting per invariant check in the last completed reconcile (0 = holds)',
+    labelNames: ['check'] as const,
+    registers,
+    async collect() {
+      const latest = await read();
+      if (latest === undefined) return;
+      const names = new Set([...options.checks, ...Object.keys(latest?.drift ?? {})]);
+      for (const check of names) this.set({ check }, latest?.drift[check] ?? 0);
+    },
+  });
+  const lastRun = new Gauge({
+    name: 'shop_reconcile_last_run_timestamp_seconds',
+    help: 'Unix time the last reconcile completed (0 before the first)',
+    registers,
+    async collect() {
+      const latest = await read();
+      if (latest === undefined) return;
+      this.set(latest ? latest.completedAt / 1_000 : 0);
+    },
+  });
+  const stuck = new Gauge({
+    name: 'shop_requests_stuck',
+    help:
+      'Accepted requests not final, not ON_HOLD and not final in the database STUCK_AFTER_S ' +
+      'after their accept, per kind, in the last completed reconcile',
+    labelNames: ['kind'] as const,
+    registers,
+    async collect() {
+      const latest = await read();
+      if (latest === undefined) return;
+      for (const kind of options.kinds) this.set({ kind }, latest?.stuck[kind] ?? 0);
+    },
+  });
+  // The series exist from the start, so alert rules see them before the first report.
+  for (const check of options.checks) drift.set({ check }, 0);
+  lastRun.set(0);
+  for (const kind of options.kinds) stuck.set({ kind }, 0);
 }

@@ -50,10 +50,11 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
 
 /**
  * The BullMQ processor for a pipeline step. A job carries one request or a batch of them
- * (`shared/queues/batch.ts`); each request is validated again, shown PROCESSING, applied through
- * the database breaker and its final view published — the status writes of a job's requests
- * go to Redis in one script each way. Requests of one job are applied concurrently (orders
- * join the same group commit) and each succeeds or fails on its own.
+ * (`shared/queues/batch.ts`); each request is validated again, shown PROCESSING, applied, and
+ * its final view published — the status writes of a job's requests go to Redis in one script
+ * each way. Requests of one job are applied concurrently (orders join the same group commit),
+ * together as one call through the database breaker ({@link applyJob}), and each succeeds or
+ * fails on its own.
  *
  * - Database down (breaker open, or the connection failing) for any request: the job goes back
  *   to waiting with its attempts untouched and the queue pauses — an outage never puts work
@@ -91,10 +92,10 @@ export function pipelineProcessor<J, V extends StepView>(
       });
 
     await deps.tracking.transitionMany(step.kind, statuses(requests, 'PROCESSING'));
-    const outcomes = await Promise.allSettled(
-      requests.map((r) =>
-        withLogContext(contextOf(r), () => deps.breaker.run(() => step.apply(r))),
-      ),
+    const outcomes = await applyJob(
+      requests,
+      (r) => withLogContext(contextOf(r), () => step.apply(r)),
+      deps.breaker,
     );
     const applied: { request: J; view: V }[] = [];
     const unapplied: { request: J; error: unknown }[] = [];
@@ -183,6 +184,45 @@ export function pipelineProcessor<J, V extends StepView>(
     }
     throw first.error;
   };
+}
+
+/**
+ * Applies the requests of one job concurrently, as ONE call through the breaker: the job is the
+ * unit of work the breaker counts and times (`DB_BREAKER_TIMEOUT_MS` bounds the whole job), so
+ * an outage that fails a batch of 64 requests counts one failure, not 64. The call fails when
+ * any request met an outage; every request still gets its own outcome. Requests not settled
+ * when the call ends (refused by an open breaker, or still running at the timeout) take the
+ * call's error; one that finishes later is applied, and applying it again is a no-op.
+ */
+export async function applyJob<J, V>(
+  requests: readonly J[],
+  apply: (request: J) => Promise<V>,
+  breaker: DbBreaker,
+): Promise<PromiseSettledResult<V>[]> {
+  const settled: (PromiseSettledResult<V> | undefined)[] = requests.map(() => undefined);
+  try {
+    await breaker.run(async () => {
+      await Promise.all(
+        requests.map((request, i) =>
+          apply(request).then(
+            (value) => {
+              settled[i] = { status: 'fulfilled', value };
+            },
+            (reason: unknown) => {
+              settled[i] = { status: 'rejected', reason };
+            },
+          ),
+        ),
+      );
+      const outage = settled.find(
+        (o) => o?.status === 'rejected' && isDatabaseUnavailable(o.reason),
+      );
+      if (outage?.status === 'rejected') throw outage.reason;
+    });
+  } catch (error) {
+    return settled.map((o) => o ?? { status: 'rejected', reason: error });
+  }
+  return settled.map((o) => o ?? { status: 'rejected', reason: new Error('not applied') });
 }
 
 /** Marks a request ON_HOLD: its status for clients, and a database row when the DB answers. */

@@ -9,13 +9,16 @@ import { createProductsRepository } from '../shared/db/repositories/products';
 import { refreshTopSellers } from '../shared/catalog/top-sellers';
 import { createStockRepository } from '../shared/db/repositories/stock';
 import type { Logger } from '../shared/logger';
+import { CHECK_NAMES } from '../shared/db/reconcile';
 import {
   createMetrics,
   observeBreaker,
   observePool,
   observeQueues,
+  observeReconcile,
   type Metrics,
 } from '../shared/metrics';
+import { TRACKED_KINDS } from '../shared/reconcile';
 import { requestsParser } from '../shared/queues/batch';
 import { CHARGES_QUEUE } from '../shared/queues/charges';
 import { ORDERS_QUEUE } from '../shared/queues/orders';
@@ -25,6 +28,8 @@ import { chargeStep } from './charges/step';
 import { startEventDelivery, type EventDeliveryOptions } from './events/start';
 import { orderStep } from './orders/step';
 import { pipelineProcessor, putOnHold, type PipelineStep, type StepView } from './pipeline';
+import { startReconcileSchedule, type ReconcileSchedule } from './reconcile/schedule';
+import { latestReport } from './reconcile/store';
 import { watchWorker, type WatchedWorker } from './watchdog';
 
 export interface WorkerClients {
@@ -42,6 +47,8 @@ export interface RunningWorkers {
   queues: Queue[];
   metrics: Metrics;
   breaker: DbBreaker;
+  /** The scheduled reconcile of this process (`RECONCILE_INTERVAL_S`). */
+  reconcile: ReconcileSchedule;
   /** Stops taking jobs and waits for the active ones; idempotent. */
   close(): Promise<void>;
 }
@@ -107,6 +114,8 @@ const TOP_PERIOD_MS = 30_000;
 /** Tuning of one worker process beyond its config (tests shorten event delays with it). */
 export interface WorkerOptions {
   events?: Partial<EventDeliveryOptions>;
+  /** Open ids the scheduled reconcile examines per kind and run (default 10,000). */
+  reconcileMaxExamined?: number;
 }
 
 /**
@@ -178,6 +187,32 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
   topTimer.unref();
   void refreshTop();
 
+  const { redis } = clients.tracking;
+  const reconcile = startReconcileSchedule(
+    { sequelize, tracking: clients.tracking, redis, prefix: config.redis.prefix, breaker, logger },
+    {
+      intervalS: config.reconcile.intervalS,
+      stuckAfterS: config.reconcile.stuckAfterS,
+      ...(options.reconcileMaxExamined === undefined
+        ? {}
+        : { maxExamined: options.reconcileMaxExamined }),
+    },
+  );
+  observeReconcile(metrics, {
+    checks: CHECK_NAMES,
+    kinds: TRACKED_KINDS,
+    latest: async () => {
+      const report = await latestReport(redis, config.redis.prefix);
+      return (
+        report && {
+          completedAt: report.completedAt,
+          drift: report.drift,
+          stuck: { order: report.stuck.order.count, charge: report.stuck.charge.count },
+        }
+      );
+    },
+  });
+
   let closing: Promise<void> | undefined;
   return {
     workers: () => {
@@ -187,10 +222,11 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
     queues,
     metrics,
     breaker,
+    reconcile,
     close() {
       closing ??= (async () => {
         clearInterval(topTimer);
-        await Promise.allSettled(started.map((s) => s.watched.close()));
+        await Promise.allSettled([reconcile.close(), ...started.map((s) => s.watched.close())]);
         // After the order workers: no event can be recorded any more, so none is left behind.
         await events.close();
         await Promise.allSettled(started.map((s) => s.queue.close()));

@@ -1,4 +1,8 @@
 import type { Sequelize } from 'sequelize';
+import type { TrackedKind } from '../tracking/store';
+import { FINAL_STATUSES, type ChargeView, type OrderView } from '../views';
+import { createChargesRepository } from './repositories/charges';
+import { createOrdersRepository } from './repositories/orders';
 import { select } from './sql';
 
 /** One invariant of the contract and the rows that break it (empty when it holds). */
@@ -97,6 +101,9 @@ const CHECKS: { name: string; description: string; sql: string }[] = [
   },
 ];
 
+/** Every check's name, in order: the `check` label of `shop_reconcile_drift`. */
+export const CHECK_NAMES: readonly string[] = Object.freeze(CHECKS.map((c) => c.name));
+
 /**
  * Checks every invariant of the contract against the database. Full scans: meant for an
  * operator or a test, not for a request path.
@@ -108,4 +115,31 @@ export async function reconcile(sequelize: Sequelize): Promise<InvariantCheck[]>
     results.push({ name: check.name, description: check.description, violations });
   }
   return results;
+}
+
+/**
+ * The final views (PAID, FAILED, COMPLETED) the database holds for these ids, by id: requests
+ * a worker committed but whose final view never reached Redis. One primary-key lookup for the
+ * ids, then a view read per final one (there are few: each is a repair).
+ */
+export async function recordedFinalViews(
+  sequelize: Sequelize,
+  kind: TrackedKind,
+  ids: readonly string[],
+): Promise<Map<string, OrderView | ChargeView>> {
+  const views = new Map<string, OrderView | ChargeView>();
+  if (ids.length === 0) return views;
+  const table = kind === 'order' ? 'orders' : 'charges';
+  const final = await select<{ id: string }>(
+    sequelize,
+    `SELECT id FROM ${table} WHERE id IN (?) AND status IN (?)`,
+    [ids, [...FINAL_STATUSES]],
+  );
+  const repository =
+    kind === 'order' ? createOrdersRepository(sequelize) : createChargesRepository(sequelize);
+  for (const { id } of final) {
+    const view = await repository.findView(id);
+    if (view) views.set(id, view);
+  }
+  return views;
 }

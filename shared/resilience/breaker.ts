@@ -15,6 +15,13 @@ export interface BreakerSettings {
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
+/**
+ * How one call through the breaker went: `failure` counted against it (an outage or a timeout),
+ * `rejected` was refused while open, `success` is everything else (business outcomes and
+ * errors that are not outages included).
+ */
+export type BreakerCallOutcome = 'success' | 'failure' | 'rejected';
+
 /** The configured thresholds with the caller's own timeout (API reads and worker jobs differ). */
 export function breakerSettings(
   breaker: { errorPercent: number; volume: number; resetMs: number },
@@ -39,6 +46,8 @@ export interface DbBreaker {
   readonly settings: BreakerSettings;
   /** Listens to state changes (metrics, logs). */
   onChange(listener: (state: BreakerState) => void): void;
+  /** Listens to the outcome of every call (metrics). */
+  onCall(listener: (outcome: BreakerCallOutcome) => void): void;
   shutdown(): void;
 }
 
@@ -82,6 +91,14 @@ export function createDbBreaker(
   breaker.on('close', () => {
     moveTo('closed');
   });
+  const callListeners: ((outcome: BreakerCallOutcome) => void)[] = [];
+  const called = (outcome: BreakerCallOutcome) => () => {
+    for (const listener of callListeners) listener(outcome);
+  };
+  breaker.on('success', called('success'));
+  // A timeout emits `failure` too, once.
+  breaker.on('failure', called('failure'));
+  breaker.on('reject', called('rejected'));
 
   return {
     run: <T>(work: () => Promise<T>) => breaker.fire(work) as Promise<T>,
@@ -91,6 +108,9 @@ export function createDbBreaker(
     settings,
     onChange(listener) {
       listeners.push(listener);
+    },
+    onCall(listener) {
+      callListeners.push(listener);
     },
     shutdown() {
       breaker.shutdown();

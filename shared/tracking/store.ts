@@ -263,6 +263,46 @@ export function createTrackingStore(redis: Redis, prefix: string) {
       return redis.zrangebyscore(openKey(kind), '-inf', `(${cutoffMs}`, 'LIMIT', 0, limit);
     },
 
+    /** How many ids accepted before `cutoffMs` (unix ms) are still not final. */
+    async countOpenBefore(kind: TrackedKind, cutoffMs: number): Promise<number> {
+      return redis.zcount(openKey(kind), '-inf', `(${cutoffMs}`);
+    },
+
+    /**
+     * One page of {@link openBefore} with accept times, oldest first, strictly after the keyset
+     * position `after` (accept time, then id: what the set's own order is): removals between
+     * pages, such as a final view published meanwhile, never make a page skip an id.
+     */
+    async openPageBefore(
+      kind: TrackedKind,
+      cutoffMs: number,
+      after: { ms: number; id: string } | null,
+      limit: number,
+    ): Promise<{ id: string; ms: number }[]> {
+      const key = openKey(kind);
+      const pairs = (flat: string[]) => {
+        const out: { id: string; ms: number }[] = [];
+        for (let i = 0; i + 1 < flat.length; i += 2) {
+          out.push({ id: flat[i] ?? '', ms: Number(flat[i + 1]) });
+        }
+        return out;
+      };
+      if (!after) {
+        return pairs(
+          await redis.zrangebyscore(key, '-inf', `(${cutoffMs}`, 'WITHSCORES', 'LIMIT', 0, limit),
+        );
+      }
+      // Same accept time as the position: only larger ids; then strictly newer.
+      const [tied, newer] = await Promise.all([
+        redis.zrangebyscore(key, after.ms, after.ms, 'WITHSCORES'),
+        redis.zrangebyscore(key, `(${after.ms}`, `(${cutoffMs}`, 'WITHSCORES', 'LIMIT', 0, limit),
+      ]);
+      return [
+        ...pairs(tied).filter((e) => e.id > after.id && e.ms < cutoffMs),
+        ...pairs(newer),
+      ].slice(0, limit);
+    },
+
     /** Records a non-final state (PROCESSING, ON_HOLD, PENDING again) unless already final. */
     async transition(kind: TrackedKind, update: StatusUpdate): Promise<boolean> {
       const [applied] = await write(kind, [update], '0');

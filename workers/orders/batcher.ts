@@ -1,5 +1,6 @@
 import type { Transaction } from 'sequelize';
 import { inTransaction } from '../../shared/db/transaction';
+import { isDatabaseUnavailable } from '../../shared/infra-errors';
 import type { OrderJob } from '../../shared/queues/orders';
 import type { OrderView } from '../../shared/views';
 import type { LedgerEntry } from '../../shared/db/repositories/balances';
@@ -41,9 +42,9 @@ type Outcome =
  *
  * Anything unusual leaves the batch: an order whose row already exists (a redelivery, an
  * ON_HOLD placeholder) or that repeats another of the batch is resolved on its own after the
- * commit, and if the batch transaction fails for any other reason (an idempotency key whose
- * Redis record was lost, say) every order is retried on its own, so one bad order never fails
- * the others.
+ * commit, and if the batch transaction fails for any other reason than an outage (an
+ * idempotency key whose Redis record was lost, say) every order is retried on its own, so one
+ * bad order never fails the others.
  */
 export function createOrderBatcher(deps: PlaceOrderDeps, options: BatcherOptions = {}) {
   const maxBatch = options.maxBatch ?? 32;
@@ -136,7 +137,13 @@ export function createOrderBatcher(deps: PlaceOrderDeps, options: BatcherOptions
         let outcomes: Outcome[];
         try {
           outcomes = await applyTogether(batch);
-        } catch {
+        } catch (error) {
+          // An outage fails every order alike: retrying each alone would knock on a dead
+          // database once per order.
+          if (isDatabaseUnavailable(error)) {
+            for (const pending of batch) pending.reject(error);
+            continue;
+          }
           await Promise.all(batch.map((p) => settle(p, () => placeOrder(deps, p.job))));
           continue;
         }

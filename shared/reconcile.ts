@@ -1,0 +1,48 @@
+import type { Sequelize } from 'sequelize';
+import { reconcile, recordedFinalViews, type InvariantCheck } from './db/reconcile';
+import type { Logger } from './logger';
+import type { TrackedKind, TrackingStore } from './tracking/store';
+import { findStuck, type StuckOptions, type StuckReport } from './tracking/stuck';
+
+/** The kinds of accepted requests, in report order: the `kind` label of shop_requests_stuck. */
+export const TRACKED_KINDS: readonly TrackedKind[] = Object.freeze(['order', 'charge']);
+
+/** One complete reconcile: the database's invariants and the accepted requests left behind. */
+export interface ReconcileReport {
+  /** Unix ms. */
+  startedAt: number;
+  completedAt: number;
+  checks: InvariantCheck[];
+  stuck: Record<TrackedKind, StuckReport>;
+}
+
+export interface ReconcileDeps {
+  sequelize: Sequelize;
+  tracking: TrackingStore;
+  logger: Logger;
+}
+
+/**
+ * The whole reconcile, as the scheduled worker run and `npm run ops -- reconcile` both do it:
+ * every invariant check (full scans of the database), then the stuck requests of each kind
+ * (which repairs the Redis records the database has final). Throws when either store fails.
+ */
+export async function reconcileAll(
+  deps: ReconcileDeps,
+  options: Omit<StuckOptions, 'now'>,
+): Promise<ReconcileReport> {
+  const startedAt = Date.now();
+  const checks = await reconcile(deps.sequelize);
+  const stuckDeps = {
+    tracking: deps.tracking,
+    logger: deps.logger,
+    finalViews: (kind: TrackedKind, ids: readonly string[]) =>
+      recordedFinalViews(deps.sequelize, kind, ids),
+  };
+  const now = Date.now();
+  const stuck = {
+    order: await findStuck(stuckDeps, 'order', { ...options, now }),
+    charge: await findStuck(stuckDeps, 'charge', { ...options, now }),
+  };
+  return { startedAt, completedAt: Date.now(), checks, stuck };
+}

@@ -1,0 +1,34 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+// Deletes the lock only if it still holds the caller's token: a holder whose lock expired and
+// was taken by another never releases the other's.
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`;
+
+/**
+ * A lock in Redis, one holder at a time across processes: `SET key token NX PX ttl`. It expires
+ * by itself (a holder that dies frees it after `ttlMs`) and only its holder can release it.
+ */
+export interface RedisLock {
+  /** The holder's token, or null if someone else holds the lock. */
+  acquire(ttlMs: number): Promise<string | null>;
+  /** Releases the lock if `token` still holds it; whether it did. */
+  release(token: string): Promise<boolean>;
+}
+
+export function createRedisLock(redis: Redis, key: string): RedisLock {
+  return {
+    async acquire(ttlMs) {
+      const token = randomUUID();
+      return (await redis.set(key, token, 'PX', ttlMs, 'NX')) === 'OK' ? token : null;
+    },
+    async release(token) {
+      return (await redis.eval(RELEASE, 1, key, token)) === 1;
+    },
+  };
+}
