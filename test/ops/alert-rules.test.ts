@@ -1,6 +1,7 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import {
   ROOT,
   RUNBOOKS,
@@ -42,6 +43,28 @@ describe('runbooks/alerts.yml', () => {
       code: 0,
       output: expect.stringContaining(`SUCCESS: ${rules.length} rules found`) as unknown,
     });
+  });
+
+  it('When promtool checks deploy/prometheus/prometheus.yml with this rule file, then both are valid', async () => {
+    const config = parse(
+      readFileSync(path.join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8'),
+    ) as Record<string, unknown>;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'shop-promtool-'));
+    try {
+      // The compose file mounts the rules at a container path; here they are the checkout's.
+      const file = path.join(dir, 'prometheus.yml');
+      writeFileSync(
+        file,
+        stringify({ ...config, rule_files: [path.join(RUNBOOKS, 'alerts.yml')] }),
+      );
+      const run = await runTool('promtool', ['check', 'config', file]);
+      expect(run).toEqual({
+        code: 0,
+        output: expect.stringContaining(`SUCCESS: ${rules.length} rules found`) as unknown,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('When promtool runs the unit tests in runbooks/tests, then every case passes', async () => {
