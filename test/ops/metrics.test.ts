@@ -106,7 +106,7 @@ describe('GET /metrics', () => {
     ) as {
       groups: {
         name: string;
-        rules: { alert: string; expr: string; annotations?: { runbook?: string } }[];
+        rules: { alert: string; expr: string; annotations?: { runbook_url?: string } }[];
       }[];
     };
     const exported = new Set([...names(apiMetrics), ...names(workerMetrics), 'up']);
@@ -120,7 +120,7 @@ describe('GET /metrics', () => {
           metric,
           exported: true,
         });
-      expect(rule.annotations?.runbook).toBeDefined();
+      expect(rule.annotations?.runbook_url).toBeDefined();
     }
   });
 });
