@@ -272,21 +272,29 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description The caller's prepaid balance. */
         Balance: {
             userId: number;
+            /** @description KRW; never negative. */
             balance: number;
+            /** @description When the balance last changed; null for a user never charged. */
             updatedAt: string | null;
         };
+        /** @description A charge of the prepaid balance. */
         Charge: {
+            /** @description KRW to add to the balance. */
             amount: number;
         };
+        /** @description An accepted charge. */
         ChargeAccepted: {
             /** Format: uuid */
             chargeId: string;
             /** @constant */
             status: "PENDING";
+            /** @description Where to poll it (a path on this server). */
             statusUrl: string;
         };
+        /** @description A charge and where it stands. */
         ChargeStatus: {
             /** Format: uuid */
             chargeId: string;
@@ -294,16 +302,20 @@ export interface components {
             amount: number;
             /** @enum {string} */
             status: "PENDING" | "PROCESSING" | "COMPLETED" | "FAILED" | "ON_HOLD";
+            /** @description Why it FAILED; null otherwise. */
             failureCode: "BALANCE_LIMIT_EXCEEDED" | null;
+            /** @description The balance right after it COMPLETED; null until then. */
             balanceAfter: number | null;
             /** Format: date-time */
             createdAt: string;
+            /** @description When it reached COMPLETED or FAILED; null until then. */
             completedAt: string | null;
         };
         Health: {
             /** @enum {string} */
             status: "ok";
         };
+        /** @description An order and where it stands. */
         Order: {
             /** Format: uuid */
             orderId: string;
@@ -313,61 +325,84 @@ export interface components {
             items: {
                 productId: number;
                 quantity: number;
+                /** @description KRW, the price when the order was processed; null until known. */
                 unitPrice: number | null;
+                /** @description unitPrice × quantity; null until known. */
                 subtotal: number | null;
             }[];
+            /** @description KRW, the sum of the subtotals; null until known. */
             totalAmount: number | null;
+            /** @description Why it FAILED; null otherwise. */
             failureCode: ("INSUFFICIENT_STOCK" | "INSUFFICIENT_BALANCE" | "PRODUCT_NOT_FOUND") | null;
             /** Format: date-time */
             createdAt: string;
+            /** @description When it was PAID; null otherwise. */
             paidAt: string | null;
             /** Format: date-time */
             updatedAt: string;
         };
+        /** @description An accepted order. */
         OrderAccepted: {
             /** Format: uuid */
             orderId: string;
             /** @constant */
             status: "PENDING";
+            /** @description Where to poll it (a path on this server). */
             statusUrl: string;
         };
+        /** @description A page of the caller's orders, newest first. */
         OrderList: {
             items: components["schemas"]["Order"][];
+            /** @description Pass it as cursor for the next page (opaque); null on the last. */
             nextCursor: string | null;
         };
+        /** @description An order: 1..50 items, quantity 1..100, each productId at most once. */
         PlaceOrder: {
             items: {
                 productId: number;
                 quantity: number;
             }[];
         };
+        /** @description An error, as application/problem+json (RFC 9457) with a stable code. */
         Problem: {
+            /** @description `about:blank`, or a URI naming the problem type. */
             type: string;
             title: string;
+            /** @description The HTTP status. */
             status: number;
+            /** @description Stable and machine-readable: VALIDATION_FAILED, INVALID_JSON, IDEMPOTENCY_KEY_REQUIRED, UNAUTHENTICATED, NOT_FOUND, PRODUCT_NOT_FOUND, ORDER_NOT_FOUND, CHARGE_NOT_FOUND, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, IDEMPOTENCY_KEY_REUSED, RATE_LIMITED, OVERLOADED, SERVICE_UNAVAILABLE, INTERNAL. */
             code: string;
             detail: string;
+            /** @description Each field that failed validation (VALIDATION_FAILED). */
             errors?: {
+                /** @description Where: `body.items.0.quantity`, `query.limit`. */
                 path: string;
                 message: string;
             }[];
         };
+        /** @description One product of the catalog. */
         Product: {
             id: number;
             name: string;
+            /** @description KRW. */
             price: number;
+            /** @description Units left; may lag committed orders by at most 5 s. */
             stock: number;
             description: string;
             /** Format: date-time */
             updatedAt: string;
         };
+        /** @description A page of products, by ascending id. */
         ProductList: {
             items: {
                 id: number;
                 name: string;
+                /** @description KRW. */
                 price: number;
+                /** @description Units left; may lag committed orders by at most 5 s. */
                 stock: number;
             }[];
+            /** @description Pass it as cursor for the next page (opaque); null on the last. */
             nextCursor: string | null;
         };
         Readiness: {
@@ -378,6 +413,7 @@ export interface components {
                 [key: string]: "up" | "down";
             };
         };
+        /** @description At most 5 products by quantity sold in PAID orders over the last 72 hours. */
         TopProducts: {
             /** @constant */
             windowHours: 72;
@@ -388,6 +424,7 @@ export interface components {
                 productId: number;
                 name: string;
                 soldQuantity: number;
+                /** @description KRW paid for those units. */
                 revenue: number;
             }[];
         };
