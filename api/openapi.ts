@@ -151,7 +151,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     ...pipelinePaths(schemas),
     ...operationsPaths(schemas),
   });
-  return {
+  // A copy: the shared building blocks (headers, responses, security lists) stay out of reach
+  // of whoever changes one document.
+  return structuredClone({
     openapi: '3.1.1',
     info: {
       title: 'Shop orders API',
@@ -182,5 +184,5 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         },
       },
     },
-  };
+  });
 }

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { buildOpenApiDocument } from '../../api/openapi';
 import { useApiWorld } from '../harness/context';
 import { request } from '../harness/http';
 
@@ -218,6 +219,22 @@ describe('What the served OpenAPI document declares', () => {
       expect(headersOf(get, '200').age?.required).toBe(false);
       expect(Object.keys(get.responses)).toEqual(expect.arrayContaining(['503']));
     }
+  });
+});
+
+describe('Building the OpenAPI document', () => {
+  it('When one built document is changed, then the next one built is not', () => {
+    const first = buildOpenApiDocument() as {
+      components: Record<string, Record<string, Json>>;
+      paths: Record<string, Record<string, Operation>>;
+    };
+    const pristine: unknown = JSON.parse(JSON.stringify(buildOpenApiDocument()));
+    for (const group of Object.values(first.components)) {
+      for (const entry of Object.values(group)) entry.description = 'changed';
+    }
+    first.paths['/healthz']?.get?.security?.push({ bearerAuth: [] });
+    expect(buildOpenApiDocument()).toEqual(pristine);
+    expect(first).not.toEqual(pristine);
   });
 });
 
