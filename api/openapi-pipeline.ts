@@ -72,6 +72,7 @@ function statusOperation(
         schemas.ref(view),
         'PollAgainAfter',
       ),
+      400: problem('VALIDATION_FAILED: the id is not a valid percent-encoded path segment.'),
       401: response('Unauthenticated'),
       404: problem(notFound),
       500: response('Internal'),

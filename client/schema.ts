@@ -791,6 +791,16 @@ export interface operations {
                 };
             };
             304: components["responses"]["NotModified"];
+            /** @description VALIDATION_FAILED: the id is not a valid percent-encoded path segment. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             401: components["responses"]["Unauthenticated"];
             /** @description CHARGE_NOT_FOUND */
             404: {
@@ -917,6 +927,16 @@ export interface operations {
                 };
             };
             304: components["responses"]["NotModified"];
+            /** @description VALIDATION_FAILED: the id is not a valid percent-encoded path segment. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             401: components["responses"]["Unauthenticated"];
             /** @description ORDER_NOT_FOUND */
             404: {

@@ -77,6 +77,12 @@ describe('The response check against the served OpenAPI document', () => {
         },
         { 'content-type': 'application/problem+json' },
       ),
+      'GET /API/Products/1/': jsonAnswer(200, PRODUCT),
+      'GET /api/products/TOP': jsonAnswer(200, {
+        windowHours: 72,
+        generatedAt: '2026-11-24T09:30:00.000Z',
+        products: [],
+      }),
       'GET /api/nope': notFound,
       'GET /api/gone': jsonAnswer(404, { code: 'NOT_FOUND' }),
       'GET /api/secret': jsonAnswer(200, { secret: true }),
@@ -94,6 +100,14 @@ describe('The response check against the served OpenAPI document', () => {
   it('When a response matches the document, then the request resolves', async () => {
     expect((await get('/api/products/1')).body).toEqual(PRODUCT);
     expect((await get('/api/products/8')).status).toBe(200);
+  });
+
+  it('When a path differs from its template in case or by a trailing slash, then it is matched as Express routes it', async () => {
+    expect((await get('/API/Products/1/')).status).toBe(200);
+    // A literal segment wins over a path parameter, as the routes are ordered.
+    expect((await get('/api/products/TOP')).body).toEqual(
+      expect.objectContaining({ products: [] }),
+    );
   });
 
   it('When an unknown path answers the contract 404 NOT_FOUND problem, then it passes', async () => {

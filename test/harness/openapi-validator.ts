@@ -35,7 +35,7 @@ const CONTRACT_HEADERS = [
  * Served by libraries, outside the API contract: Swagger UI's page and assets, and Bull Board's
  * own API under its page (only its Basic auth is ours, and test/ops covers it).
  */
-const OUTSIDE_CONTRACT = [/^\/docs(\/|$)/, /^\/admin\/queues\/./];
+const OUTSIDE_CONTRACT = [/^\/docs(\/|$)/i, /^\/admin\/queues\/./i];
 
 const DOCUMENT_ID = 'https://openapi.test/served.json';
 
@@ -115,8 +115,10 @@ export function createResponseValidator(document: OpenApiDocument): ResponseVali
       .map(([method, operation]) => ({
         method,
         template,
+        // As Express routes: literal segments ignore case, and a trailing slash is optional.
         pattern: new RegExp(
-          `^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}/]+\}/g, '[^/]+')}$`,
+          `^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}/]+\}/g, '[^/]+')}/?$`,
+          'i',
         ),
         params: (template.match(/\{/g) ?? []).length,
         operation: operation as Operation['operation'],
