@@ -10,11 +10,8 @@ import { buildOpenApiDocument } from '../api/openapi';
  * code generates (a test runs it).
  */
 
-/** The repository root, from `cli/` (ts-jest) as well as `dist/cli/` (built). */
-const ROOT = path.resolve(
-  __dirname,
-  path.basename(path.dirname(__dirname)) === 'dist' ? '../..' : '..',
-);
+/** The repository root: this runs built, as dist/cli/openapi.js. */
+const ROOT = path.resolve(__dirname, '../..');
 
 /** Where the generated files live, relative to the repository root. */
 const ARTIFACTS = {
