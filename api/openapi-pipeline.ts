@@ -114,7 +114,7 @@ export function pipelinePaths(schemas: SchemaComponents): Record<string, unknown
         },
         'chargeId',
         chargeResponse,
-        'CHARGE_NOT_FOUND',
+        'CHARGE_NOT_FOUND: the caller has no charge with this id.',
       ),
     },
     '/api/orders': {
@@ -166,7 +166,7 @@ export function pipelinePaths(schemas: SchemaComponents): Record<string, unknown
         },
         'orderId',
         orderResponse,
-        'ORDER_NOT_FOUND',
+        'ORDER_NOT_FOUND: the caller has no order with this id.',
       ),
     },
   };

@@ -94,7 +94,7 @@ function catalogPaths(schemas: SchemaComponents): Record<string, unknown> {
         responses: {
           200: json('The product.', schemas.ref(productDetailResponse), 'Age'),
           400: problem('VALIDATION_FAILED: the id is not a positive integer.'),
-          404: problem('PRODUCT_NOT_FOUND'),
+          404: problem('PRODUCT_NOT_FOUND: no product has this id.'),
           500: response('Internal'),
           503: unavailable,
         },

@@ -671,7 +671,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description PRODUCT_NOT_FOUND */
+            /** @description PRODUCT_NOT_FOUND: no product has this id. */
             404: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
@@ -802,7 +802,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
-            /** @description CHARGE_NOT_FOUND */
+            /** @description CHARGE_NOT_FOUND: the caller has no charge with this id. */
             404: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
@@ -938,7 +938,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
-            /** @description ORDER_NOT_FOUND */
+            /** @description ORDER_NOT_FOUND: the caller has no order with this id. */
             404: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
