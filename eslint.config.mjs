@@ -16,7 +16,7 @@ const noImportFrom = (...folders) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', 'load/results/'] },
+  { ignores: ['dist/', 'coverage/', 'node_modules/', 'load/results/', 'test-results/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

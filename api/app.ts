@@ -109,7 +109,11 @@ export function createApp(
     '/docs',
     relaxedHelmet,
     swaggerUi.serve,
-    swaggerUi.setup(undefined, { swaggerOptions: { url: '/openapi.json' } }),
+    swaggerUi.setup(undefined, {
+      // operationIds are what the typed client (client/) calls; no validator badge, which
+      // would send the document's URL to an outside service.
+      swaggerOptions: { url: '/openapi.json', displayOperationId: true, validatorUrl: null },
+    }),
   );
   // Operator surfaces: closed unless ADMIN_PASSWORD is set; never changed cross-site.
   app.use('/admin', relaxedHelmet, requireAdmin(deps.config.admin), sameOriginWrites());

@@ -1,143 +1,173 @@
+import type { z } from 'zod';
 import { chargeAcceptedResponse, chargeBody, chargeResponse } from './charges/schemas';
-import { bearer, json, problem, queryParameters, schemaOf } from './http/openapi-helpers';
 import {
-  listOrdersQuery,
+  bearer,
+  json,
+  parameter,
+  problem,
+  response,
+  uuidId,
+  type SchemaComponents,
+} from './http/openapi-helpers';
+import {
   orderAcceptedResponse,
   orderListResponse,
   orderResponse,
   placeOrderBody,
 } from './orders/schemas';
 
-const idempotencyKey = {
-  name: 'Idempotency-Key',
-  in: 'header',
-  required: true,
-  description:
-    '1..255 visible ASCII characters, scoped per user and endpoint, remembered 48 h. The same key with the ' +
-    'same body (key order ignored) replays the first response with Idempotent-Replayed: true; with a ' +
-    'different body it is a 422.',
-  schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
-};
+const ACCEPTED =
+  'Accepted; a worker applies it. Poll statusUrl (also in Location) until the status is final. ' +
+  'A replay (same Idempotency-Key and body) answers this again, with Idempotent-Replayed: true.';
 
-const uuidPath = (name: string) => ({
-  name,
-  in: 'path',
-  required: true,
-  description:
-    'The id from the 202 answer. Ids that do not exist, or belong to another user, are 404.',
-  schema: { type: 'string' },
-});
-
-const accepted = (what: string, schema: Parameters<typeof json>[1]) => ({
-  ...json(`${what} accepted; poll statusUrl (also in Location) until the status is final`, schema),
-  headers: {
-    Location: { schema: { type: 'string' }, description: 'The status URL' },
-    'Idempotent-Replayed': {
-      schema: { type: 'string', enum: ['true'] },
-      description: 'Set on a replay',
+/** POST /api/charges and /api/orders: the accept contract they share. */
+function acceptOperation(
+  schemas: SchemaComponents,
+  operation: { operationId: string; tags: string[]; summary: string; description: string },
+  body: z.ZodType,
+  accepted: z.ZodType,
+) {
+  return {
+    ...operation,
+    security: bearer,
+    parameters: [parameter('IdempotencyKey')],
+    requestBody: {
+      required: true,
+      content: { 'application/json': { schema: schemas.ref(body, 'input') } },
     },
-  },
-});
+    responses: {
+      202: json(ACCEPTED, schemas.ref(accepted), 'Location', 'IdempotentReplayed'),
+      400: problem(
+        'VALIDATION_FAILED (with errors[]), INVALID_JSON, or IDEMPOTENCY_KEY_REQUIRED (the ' +
+          'Idempotency-Key header is missing or invalid).',
+      ),
+      401: response('Unauthenticated'),
+      413: response('PayloadTooLarge'),
+      415: response('UnsupportedMediaType'),
+      422: response('IdempotencyKeyReused'),
+      429: response('RateLimited'),
+      500: response('Internal'),
+      503: response('AcceptRefused'),
+    },
+  };
+}
 
-const polled = (what: string, schema: Parameters<typeof json>[1]) => ({
-  ...json(what, schema),
-  headers: {
-    'Retry-After': { schema: { type: 'integer' }, description: '1 while the status is not final' },
-  },
-});
-
-const acceptErrors = {
-  400: problem('VALIDATION_FAILED (with errors[]), INVALID_JSON or IDEMPOTENCY_KEY_REQUIRED'),
-  401: problem('UNAUTHENTICATED'),
-  413: problem('PAYLOAD_TOO_LARGE'),
-  415: problem('UNSUPPORTED_MEDIA_TYPE'),
-  422: problem('IDEMPOTENCY_KEY_REUSED'),
-  503: problem(
-    'OVERLOADED (admission control) or SERVICE_UNAVAILABLE (Redis down); with Retry-After',
-  ),
-};
+/** GET of one charge or order: the status a client polls. */
+function statusOperation(
+  schemas: SchemaComponents,
+  operation: { operationId: string; tags: string[]; summary: string; description: string },
+  idName: string,
+  view: z.ZodType,
+  notFound: string,
+) {
+  return {
+    ...operation,
+    security: bearer,
+    parameters: [
+      uuidId(idName, "The id from the 202 answer. Unknown ids and other users' ids are 404."),
+    ],
+    responses: {
+      200: json(
+        'The current status. Not cached; while it is not final, Retry-After says when to poll again.',
+        schemas.ref(view),
+        'PollAgainAfter',
+      ),
+      400: problem('VALIDATION_FAILED: the id is not a valid percent-encoded path segment.'),
+      401: response('Unauthenticated'),
+      404: problem(notFound),
+      500: response('Internal'),
+      503: response('Unavailable'),
+    },
+  };
+}
 
 /** Charges and orders: accepted with 202, applied by workers, polled by status URL. */
-export function pipelinePaths(): Record<string, unknown> {
+export function pipelinePaths(schemas: SchemaComponents): Record<string, unknown> {
   return {
     '/api/charges': {
-      post: {
-        tags: ['balance'],
-        summary: 'Charge the prepaid balance (asynchronous)',
-        description:
-          'Applied by a worker: COMPLETED, or FAILED with BALANCE_LIMIT_EXCEEDED when the balance would pass ' +
-          '1,000,000,000,000 KRW. Unknown body fields are rejected.',
-        security: bearer,
-        parameters: [idempotencyKey],
-        requestBody: {
-          required: true,
-          content: { 'application/json': { schema: schemaOf(chargeBody, 'input') } },
+      post: acceptOperation(
+        schemas,
+        {
+          operationId: 'createCharge',
+          tags: ['balance'],
+          summary: 'Charge the balance',
+          description:
+            'amount is an integer 1..10,000,000 KRW; unknown body fields are rejected. A worker ' +
+            'applies it: COMPLETED, or FAILED with BALANCE_LIMIT_EXCEEDED when the balance would ' +
+            'pass 1,000,000,000,000.',
         },
-        responses: { 202: accepted('Charge', chargeAcceptedResponse), ...acceptErrors },
-      },
+        chargeBody,
+        chargeAcceptedResponse,
+      ),
     },
     '/api/charges/{chargeId}': {
-      get: {
-        tags: ['balance'],
-        summary: 'A charge and its status',
-        description:
-          'PENDING → PROCESSING → COMPLETED or FAILED; ON_HOLD when infrastructure kept failing and an operator ' +
-          'must replay it. completedAt is when it reached COMPLETED or FAILED.',
-        security: bearer,
-        parameters: [uuidPath('chargeId')],
-        responses: {
-          200: polled('The charge', chargeResponse),
-          401: problem('UNAUTHENTICATED'),
-          404: problem('CHARGE_NOT_FOUND'),
+      get: statusOperation(
+        schemas,
+        {
+          operationId: 'getCharge',
+          tags: ['balance'],
+          summary: 'A charge and its status',
+          description:
+            'PENDING → PROCESSING → COMPLETED or FAILED; ON_HOLD when processing kept failing ' +
+            'for infrastructure reasons and an operator must replay it. completedAt is when it ' +
+            'reached COMPLETED or FAILED.',
         },
-      },
+        'chargeId',
+        chargeResponse,
+        'CHARGE_NOT_FOUND: the caller has no charge with this id.',
+      ),
     },
     '/api/orders': {
-      post: {
-        tags: ['orders'],
-        summary: 'Place an order (asynchronous, all or nothing)',
-        description:
-          '1..50 items, quantity 1..100, no repeated productId. Applied by a worker at the price current when ' +
-          'it is processed: PAID, or FAILED with INSUFFICIENT_STOCK, INSUFFICIENT_BALANCE or PRODUCT_NOT_FOUND.',
-        security: bearer,
-        parameters: [idempotencyKey],
-        requestBody: {
-          required: true,
-          content: { 'application/json': { schema: schemaOf(placeOrderBody, 'input') } },
+      post: acceptOperation(
+        schemas,
+        {
+          operationId: 'placeOrder',
+          tags: ['orders'],
+          summary: 'Place an order',
+          description:
+            '1..50 items, quantity 1..100, no repeated productId; unknown body fields are ' +
+            'rejected. A worker applies it all or nothing, at the prices current when it is ' +
+            'processed: PAID, or FAILED with INSUFFICIENT_STOCK, INSUFFICIENT_BALANCE or ' +
+            'PRODUCT_NOT_FOUND.',
         },
-        responses: { 202: accepted('Order', orderAcceptedResponse), ...acceptErrors },
-      },
+        placeOrderBody,
+        orderAcceptedResponse,
+      ),
       get: {
+        operationId: 'listOrders',
         tags: ['orders'],
-        summary: "The caller's orders, newest first",
+        summary: "List the caller's orders",
         description:
-          'Lists orders once a worker has recorded them (normally milliseconds after acceptance); poll the ' +
-          'statusUrl of a just-accepted order.',
+          "The caller's orders, newest first, keyset-paginated (pass nextCursor back as cursor). " +
+          'Accepted orders not yet applied (PENDING, PROCESSING, ON_HOLD) are included.',
         security: bearer,
-        parameters: queryParameters(listOrdersQuery),
+        parameters: [parameter('Limit'), parameter('Cursor')],
         responses: {
-          200: json('A page of orders', orderListResponse),
-          400: problem('VALIDATION_FAILED: bad limit or cursor'),
-          401: problem('UNAUTHENTICATED'),
+          200: json('A page of orders.', schemas.ref(orderListResponse)),
+          400: problem('VALIDATION_FAILED (with errors[]): limit or cursor is invalid.'),
+          401: response('Unauthenticated'),
+          500: response('Internal'),
+          503: response('Unavailable'),
         },
       },
     },
     '/api/orders/{orderId}': {
-      get: {
-        tags: ['orders'],
-        summary: 'An order and its status',
-        description:
-          'PENDING → PROCESSING → PAID or FAILED (final, never change); ON_HOLD as for charges. unitPrice, ' +
-          'subtotal and totalAmount are null until known. An order accepted again under the same key after its ' +
-          'idempotency record was lost resolves to the first order (its body names that order).',
-        security: bearer,
-        parameters: [uuidPath('orderId')],
-        responses: {
-          200: polled('The order', orderResponse),
-          401: problem('UNAUTHENTICATED'),
-          404: problem('ORDER_NOT_FOUND'),
+      get: statusOperation(
+        schemas,
+        {
+          operationId: 'getOrder',
+          tags: ['orders'],
+          summary: 'An order and its status',
+          description:
+            'PENDING → PROCESSING → PAID or FAILED (final, never change); ON_HOLD as for ' +
+            'charges. unitPrice, subtotal and totalAmount are null until known. An order ' +
+            'accepted again under the same key after its idempotency record was lost resolves ' +
+            'to the first order (its body names that order).',
         },
-      },
+        'orderId',
+        orderResponse,
+        'ORDER_NOT_FOUND: the caller has no order with this id.',
+      ),
     },
   };
 }

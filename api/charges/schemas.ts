@@ -3,9 +3,14 @@ import { MAX_CHARGE_AMOUNT } from '../../shared/queues/charges';
 
 export const chargeBody = z
   .strictObject({
-    amount: z.number().int('must be an integer').min(1).max(MAX_CHARGE_AMOUNT),
+    amount: z
+      .number()
+      .int('must be an integer')
+      .min(1)
+      .max(MAX_CHARGE_AMOUNT)
+      .meta({ description: 'KRW to add to the balance.' }),
   })
-  .meta({ id: 'Charge' });
+  .meta({ id: 'Charge', description: 'A charge of the prepaid balance.' });
 
 export const chargeResponse = z
   .object({
@@ -13,13 +18,27 @@ export const chargeResponse = z
     userId: z.number().int(),
     amount: z.number().int(),
     status: z.enum(['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED', 'ON_HOLD']),
-    failureCode: z.enum(['BALANCE_LIMIT_EXCEEDED']).nullable(),
-    balanceAfter: z.number().int().nullable(),
+    failureCode: z
+      .enum(['BALANCE_LIMIT_EXCEEDED'])
+      .nullable()
+      .meta({ description: 'Why it FAILED; null otherwise.' }),
+    balanceAfter: z
+      .number()
+      .int()
+      .nullable()
+      .meta({ description: 'The balance right after it COMPLETED; null until then.' }),
     createdAt: z.iso.datetime(),
-    completedAt: z.iso.datetime().nullable(),
+    completedAt: z.iso
+      .datetime()
+      .nullable()
+      .meta({ description: 'When it reached COMPLETED or FAILED; null until then.' }),
   })
-  .meta({ id: 'ChargeStatus' });
+  .meta({ id: 'ChargeStatus', description: 'A charge and where it stands.' });
 
 export const chargeAcceptedResponse = z
-  .object({ chargeId: z.uuid(), status: z.literal('PENDING'), statusUrl: z.string() })
-  .meta({ id: 'ChargeAccepted' });
+  .object({
+    chargeId: z.uuid(),
+    status: z.literal('PENDING'),
+    statusUrl: z.string().meta({ description: 'Where to poll it (a path on this server).' }),
+  })
+  .meta({ id: 'ChargeAccepted', description: 'An accepted charge.' });

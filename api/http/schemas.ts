@@ -20,11 +20,28 @@ export const limitQuery = z
 
 export const problemSchema = z
   .object({
-    type: z.string(),
+    type: z.string().meta({ description: '`about:blank`, or a URI naming the problem type.' }),
     title: z.string(),
-    status: z.number().int(),
-    code: z.string(),
+    status: z.number().int().meta({ description: 'The HTTP status.' }),
+    code: z.string().meta({
+      description:
+        'Stable and machine-readable: VALIDATION_FAILED, INVALID_JSON, IDEMPOTENCY_KEY_REQUIRED, ' +
+        'UNAUTHENTICATED, NOT_FOUND, PRODUCT_NOT_FOUND, ORDER_NOT_FOUND, CHARGE_NOT_FOUND, ' +
+        'PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, IDEMPOTENCY_KEY_REUSED, RATE_LIMITED, ' +
+        'OVERLOADED, SERVICE_UNAVAILABLE, INTERNAL.',
+    }),
     detail: z.string(),
-    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    errors: z
+      .array(
+        z.object({
+          path: z.string().meta({ description: 'Where: `body.items.0.quantity`, `query.limit`.' }),
+          message: z.string(),
+        }),
+      )
+      .optional()
+      .meta({ description: 'Each field that failed validation (VALIDATION_FAILED).' }),
   })
-  .meta({ id: 'Problem' });
+  .meta({
+    id: 'Problem',
+    description: 'An error, as application/problem+json (RFC 9457) with a stable code.',
+  });

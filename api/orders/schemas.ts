@@ -33,7 +33,10 @@ export const placeOrderBody = z
       seen.add(item.productId);
     });
   })
-  .meta({ id: 'PlaceOrder' });
+  .meta({
+    id: 'PlaceOrder',
+    description: 'An order: 1..50 items, quantity 1..100, each productId at most once.',
+  });
 
 /** Keyset cursor over (createdAt, id), newest first: base64url of `v1:<ms>:<uuid>`. */
 export function encodeOrderCursor(createdAt: string, id: string): string {
@@ -63,8 +66,16 @@ export const listOrdersQuery = z.object({
 const orderItem = z.object({
   productId: z.number().int(),
   quantity: z.number().int(),
-  unitPrice: z.number().int().nullable(),
-  subtotal: z.number().int().nullable(),
+  unitPrice: z
+    .number()
+    .int()
+    .nullable()
+    .meta({ description: 'KRW, the price when the order was processed; null until known.' }),
+  subtotal: z
+    .number()
+    .int()
+    .nullable()
+    .meta({ description: 'unitPrice × quantity; null until known.' }),
 });
 
 export const orderResponse = z
@@ -73,20 +84,35 @@ export const orderResponse = z
     userId: z.number().int(),
     status: z.enum(['PENDING', 'PROCESSING', 'PAID', 'FAILED', 'ON_HOLD']),
     items: z.array(orderItem),
-    totalAmount: z.number().int().nullable(),
+    totalAmount: z
+      .number()
+      .int()
+      .nullable()
+      .meta({ description: 'KRW, the sum of the subtotals; null until known.' }),
     failureCode: z
       .enum(['INSUFFICIENT_STOCK', 'INSUFFICIENT_BALANCE', 'PRODUCT_NOT_FOUND'])
-      .nullable(),
+      .nullable()
+      .meta({ description: 'Why it FAILED; null otherwise.' }),
     createdAt: z.iso.datetime(),
-    paidAt: z.iso.datetime().nullable(),
+    paidAt: z.iso.datetime().nullable().meta({ description: 'When it was PAID; null otherwise.' }),
     updatedAt: z.iso.datetime(),
   })
-  .meta({ id: 'Order' });
+  .meta({ id: 'Order', description: 'An order and where it stands.' });
 
 export const orderListResponse = z
-  .object({ items: z.array(orderResponse), nextCursor: z.string().nullable() })
-  .meta({ id: 'OrderList' });
+  .object({
+    items: z.array(orderResponse),
+    nextCursor: z
+      .string()
+      .nullable()
+      .meta({ description: 'Pass it as cursor for the next page (opaque); null on the last.' }),
+  })
+  .meta({ id: 'OrderList', description: "A page of the caller's orders, newest first." });
 
 export const orderAcceptedResponse = z
-  .object({ orderId: z.uuid(), status: z.literal('PENDING'), statusUrl: z.string() })
-  .meta({ id: 'OrderAccepted' });
+  .object({
+    orderId: z.uuid(),
+    status: z.literal('PENDING'),
+    statusUrl: z.string().meta({ description: 'Where to poll it (a path on this server).' }),
+  })
+  .meta({ id: 'OrderAccepted', description: 'An accepted order.' });

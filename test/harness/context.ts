@@ -13,6 +13,7 @@ import { createQueues } from '../../shared/queues';
 import { createRedis } from '../../shared/redis';
 import { signUserToken } from '../../shared/tokens';
 import { testDatabaseUrl, testRedisUrl } from './env';
+import { checkResponsesAgainstOpenApi } from './http';
 
 export const TEST_JWT_SECRET = 'test-secret-0123456789-0123456789-abcdef';
 
@@ -106,9 +107,12 @@ export async function startApiOver(clients: {
   );
   const deps = buildAppDeps({ ...clients, queues });
   const running = await serve(createRequestListener(deps));
+  // Every answer the tests get from the app must match the OpenAPI document it serves.
+  const stopChecking = checkResponsesAgainstOpenApi(running.baseUrl);
   return {
     baseUrl: running.baseUrl,
     close: async () => {
+      stopChecking();
       await running.close();
       stopAppDeps(deps);
       await queues.close();

@@ -1,4 +1,76 @@
 import http from 'node:http';
+import {
+  createResponseValidator,
+  type ObservedResponse,
+  type OpenApiDocument,
+  type ResponseValidator,
+} from './openapi-validator';
+
+/**
+ * Base URLs whose responses are checked against the OpenAPI document they serve, each with its
+ * validator (built from one fetch of `/openapi.json`, on first use). The harness's API
+ * helpers register every app they start; other servers (fakes, stubs) are never checked.
+ */
+const checked = new Map<string, Promise<ResponseValidator> | undefined>();
+
+/**
+ * From now on, every response that {@link request}, {@link rawRequest} and
+ * {@link checkedFetch} get from `baseUrl` must match the OpenAPI document served at
+ * `baseUrl/openapi.json`: a mismatch fails the request with what is wrong. Returns a function
+ * that stops the checks (call it when the server closes: its port may serve something else).
+ */
+export function checkResponsesAgainstOpenApi(baseUrl: string): () => void {
+  const { origin } = new URL(baseUrl);
+  checked.set(origin, undefined);
+  return () => {
+    checked.delete(origin);
+  };
+}
+
+async function validatorFor(origin: string): Promise<ResponseValidator | undefined> {
+  if (!checked.has(origin)) return undefined;
+  let validator = checked.get(origin);
+  if (validator === undefined) {
+    validator = fetch(`${origin}/openapi.json`).then(async (response) => {
+      if (!response.ok) throw new Error(`${origin}/openapi.json answered ${response.status}`);
+      return createResponseValidator((await response.json()) as OpenApiDocument);
+    });
+    checked.set(origin, validator);
+  }
+  return validator;
+}
+
+/**
+ * Throws when the server at the URL's origin is checked and the response does not match its
+ * document. The URL is the one sent (fetch and node:http normalise what the test wrote).
+ */
+async function checkResponse(url: URL, observed: Omit<ObservedResponse, 'path'>): Promise<void> {
+  const validator = await validatorFor(url.origin);
+  const response = { ...observed, path: `${url.pathname}${url.search}` };
+  const problems = validator?.check(response) ?? [];
+  if (problems.length > 0) {
+    throw new Error(
+      `The response to ${response.method} ${response.path} (${response.status}) does not match ` +
+        `the OpenAPI document:\n  - ${problems.join('\n  - ')}\nbody: ${response.text.slice(0, 500)}`,
+    );
+  }
+}
+
+/**
+ * fetch, with the response checked as {@link request} checks it (for clients that take a
+ * fetch, such as the typed client). The body stays readable.
+ */
+export const checkedFetch: typeof fetch = async (input, init) => {
+  const req = new Request(input, init);
+  const response = await fetch(req);
+  await checkResponse(new URL(req.url), {
+    method: req.method,
+    status: response.status,
+    headers: response.headers,
+    text: await response.clone().text(),
+  });
+  return response;
+};
 
 export interface HttpResponse<T = unknown> {
   status: number;
@@ -28,8 +100,10 @@ export async function request<T = Record<string, unknown>>(
     body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
     headers['content-type'] ??= 'application/json';
   }
-  const response = await fetch(`${baseUrl}${path}`, { method, headers, body });
+  const url = new URL(`${baseUrl}${path}`);
+  const response = await fetch(url, { method, headers, body });
   const text = await response.text();
+  await checkResponse(url, { method, status: response.status, headers: response.headers, text });
   const type = response.headers.get('content-type') ?? '';
   const parsed: unknown = /json/.test(type) && text !== '' ? JSON.parse(text) : text;
   return { status: response.status, headers: response.headers, body: parsed as T, text };
@@ -90,9 +164,16 @@ export function rawRequest(baseUrl: string, raw: RawRequest): Promise<HttpRespon
           for (const [name, value] of Object.entries(res.headers)) {
             if (typeof value === 'string') headers.set(name, value);
           }
-          const parsed: unknown =
-            /json/.test(headers.get('content-type') ?? '') && text !== '' ? JSON.parse(text) : text;
-          resolve({ status: res.statusCode ?? 0, headers, body: parsed, text });
+          const status = res.statusCode ?? 0;
+          checkResponse(url, { method: raw.method, status, headers, text })
+            .then(() => {
+              const parsed: unknown =
+                /json/.test(headers.get('content-type') ?? '') && text !== ''
+                  ? JSON.parse(text)
+                  : text;
+              resolve({ status, headers, body: parsed, text });
+            })
+            .catch(reject);
         });
       },
     );
