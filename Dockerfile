@@ -6,8 +6,8 @@
 # --- build: all dependencies, TypeScript -> dist/ -------------------------------------------
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
-# Dependencies first, so a source change does not reinstall them. No install scripts: nothing
-# the app uses needs one (see "allowScripts" in package.json).
+# Dependencies first, so a source change does not reinstall them. No install scripts: no
+# dependency needs one, and --ignore-scripts installs the same files (README, prerequisites).
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 # Exactly the folders tsconfig.build.json compiles (test/deploy checks the two agree).

@@ -48,7 +48,7 @@ function positiveInt(name: string, value: string | undefined, min = 1): number |
   return n;
 }
 
-/** Only this machine is ever a target: a load test aimed elsewhere is an attack. */
+/** Only the local host is ever a target: a load test aimed elsewhere is an attack. */
 function loopbackOnly(name: string, url: string): string {
   const host = new URL(url).hostname;
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '[::1]') {

@@ -22,7 +22,7 @@ const envSchema = z
     DATABASE_URL: z
       .url({ protocol: /^(mysql|mariadb)$/ })
       .default('mysql://root@127.0.0.1:3306/shop'),
-    /** Connections per process; a worker process needs 2 x WORKER_CONCURRENCY (two queues). */
+    /** Connections per process; sizing per process kind: docs/scale-out.md. */
     DB_POOL_MAX: int(1, 500).default(20),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
     /** Prefix of every Redis key this system writes (BullMQ queues included). */
@@ -42,7 +42,7 @@ const envSchema = z
     DATA_PLATFORM_URL: z.url({ protocol: /^https?$/ }).optional(),
     DATA_PLATFORM_SECRET: z.string().min(16).optional(),
     SEED_DEMO: booleanString.default(true),
-    /** Jobs each worker process runs at once, per queue (charges, events). */
+    /** Charge jobs each worker process runs at once (orders: ORDERS_IN_FLIGHT). */
     WORKER_CONCURRENCY: int(1, 256).default(8),
     /**
      * Order jobs a worker process holds at once (a job carries one order or a batch accepted

@@ -22,9 +22,9 @@ export interface FastReadsDeps {
  * (metrics, access log). Anything else goes to Express untouched: a cache miss, any other
  * path or method, a query string, a conditional request, a request with a body.
  *
- * Why: `npm run bench` measured cached product detail at about half an Express hello-world;
- * the middleware stack (request id context, helmet, body parser, routing over every route),
- * not the cache, was the cost. Here a cached read does a regex, a Map lookup and one write.
+ * Why: with the JSON cached, the middleware stack (request id context, helmet, body parser,
+ * routing over every route), not the cache, was the cost of a product read (load/REPORT.md,
+ * "Bottleneck analysis"). Here a cached read does a regex, a Map lookup and one write.
  */
 export function fastProductReads(deps: FastReadsDeps, next: RequestListener): RequestListener {
   const fixed = [...deps.headers].flat();

@@ -7,9 +7,9 @@ export interface AccessLine {
 }
 
 /**
- * Access-log lines, written in batches. One winston call per request halved the API's
- * throughput (measured by `npm run bench`: 48.8 % lost); building the JSON line by hand and
- * writing the buffer every 100 ms (or at 64 KiB) costs a few per cent. Lines keep the logger's
+ * Access-log lines, written in batches. One winston call per request cost a large share of the
+ * API's throughput; building the JSON line by hand and writing the buffer every 100 ms (or at
+ * 64 KiB) cut that cost to a fraction (figures: load/REPORT.md). Lines keep the logger's
  * shape (level, message, service, requestId, timestamp) so log tooling reads them alike.
  */
 export function createAccessLog(

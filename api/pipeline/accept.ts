@@ -68,9 +68,9 @@ interface Waiting<J> {
  * Redis script (every key claimed and every PENDING record written, atomically per request)
  * and one BullMQ job carrying all the new requests — at most {@link MAX_REQUESTS_PER_JOB}.
  * Nothing waits for a batch to fill: a lone accept is flushed on the next turn as a job of its
- * own under its own id, exactly as without batching. Why: `npm run bench` measured 56 µs of
- * Redis CPU per accept as two scripts (reservation, BullMQ add) and as many again per job in
- * the workers (fetch, complete); a batch pays them once.
+ * own under its own id, exactly as without batching. Why: each accept cost Redis two scripts
+ * (reservation, BullMQ add) and as many again per job in the workers (fetch, complete); a
+ * batch pays them once (figures: load/REPORT.md, "Optimisations, before and after").
  */
 export function createAcceptPath<J>(kind: TrackedKind, tracking: TrackingStore, queue: JobSink<J>) {
   let waiting: Waiting<J>[] = [];

@@ -17,7 +17,7 @@ import { fundUsers, seedProducts, timeToFinalise } from './setup';
 
 /**
  * `npm run bench`: the system against hand-written baselines, all measured in this one run on
- * this machine, so the ratios mean the same anywhere. Targets (issue "Performance"):
+ * the same machine, so the ratios mean the same anywhere. Targets (issue "Performance"):
  * product detail ≥ 0.9× Express, accepts ≥ 0.6× Express, orders finalised ≥ 1.0× raw SQL
  * (many products) and ≥ 1.5× (one hot product), API memory < 200 MiB, zero errors.
  */

@@ -67,8 +67,8 @@ const sum = (values: (number | undefined)[]): number | null => {
 
 /**
  * Samples the API and worker processes (when this run started them), the database and Redis
- * servers found on this machine, and itself. On a 2-core machine this shows who had the CPU:
- * the load generator competes with the system it measures.
+ * servers found on the local host, and itself. On a machine with few cores this shows who had
+ * the CPU: the load generator competes with the system it measures.
  */
 export class ResourceSampler {
   private last: { at: number; ticks: Map<string, number>; self: NodeJS.CpuUsage } | undefined;

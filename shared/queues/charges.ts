@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Queue of accepted charges; one job per charge, applied by the charge worker. */
+/** Queue of accepted charges, applied by the charge worker; a job holds one or many (batch.ts). */
 export const CHARGES_QUEUE = 'charges';
 
 export const MAX_CHARGE_AMOUNT = 10_000_000;
@@ -16,5 +16,5 @@ export const chargeJobSchema = z.object({
 
 export type ChargeJob = z.infer<typeof chargeJobSchema>;
 
-/** The job id is the charge id: adding the same charge twice is a no-op in BullMQ. */
+/** A job of one charge has the charge id as its job id: adding it twice is a no-op in BullMQ. */
 export const chargeJobId = (chargeId: string): string => chargeId;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Queue of accepted orders; one job per order, applied by the order worker. */
+/** Queue of accepted orders, applied by the order worker; a job carries one or many (batch.ts). */
 export const ORDERS_QUEUE = 'orders';
 
 export const MAX_ORDER_ITEMS = 50;
@@ -23,5 +23,5 @@ export const orderJobSchema = z.object({
 export type OrderJob = z.infer<typeof orderJobSchema>;
 export type OrderItemInput = z.infer<typeof orderItemSchema>;
 
-/** The job id is the order id: adding the same order twice is a no-op in BullMQ. */
+/** A job of one order has the order id as its job id: adding it twice is a no-op in BullMQ. */
 export const orderJobId = (orderId: string): string => orderId;

@@ -46,7 +46,7 @@ export async function createTestContext(
     JWT_SECRET: TEST_JWT_SECRET,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
     SEED_DEMO: 'false',
-    // The test machine runs many processes on two cores: shedding on event-loop lag would
+    // Tests run many processes at once on few cores: shedding on event-loop lag would
     // turn its noise into random 503s. Admission control has tests of its own.
     ADMISSION_MAX_LAG_MS: '10000',
     // Likewise a 500 ms Redis command timeout turns a busy machine's pauses into 503s; the
