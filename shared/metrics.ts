@@ -220,9 +220,34 @@ export function observeQueues(metrics: Metrics, queues: Queue[]): void {
 }
 
 /**
+ * A gauge read at scrape time waits this long for the database or Redis; past it the gauge
+ * keeps its last value. A hanging dependency must not make the whole scrape time out: the
+ * process would look down (`up == 0`) while it works.
+ */
+const SCRAPE_READ_TIMEOUT_MS = 1_000;
+
+/** The value of `read`, or undefined if it fails or takes longer than `ms`. */
+function readWithin<T>(read: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    read,
+    new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => {
+        resolve(undefined);
+      }, ms);
+      timer.unref();
+    }),
+  ])
+    .catch(() => undefined)
+    .finally(() => {
+      clearTimeout(timer);
+    });
+}
+
+/**
  * shop_outbox_lag_seconds: age of the oldest PENDING order event (0 when none), read at scrape
- * time with one index lookup on order_events (status, occurred_at). A failed read keeps the
- * last value: the database being down has its own signals.
+ * time with one index lookup on order_events (status, occurred_at). A failed or slow read
+ * keeps the last value: the database being down has its own signals.
  */
 export function observeOutboxLag(
   metrics: Metrics,
@@ -233,7 +258,7 @@ export function observeOutboxLag(
     help: 'Age of the oldest order event not yet delivered to the data platform (0 when none)',
     registers: [metrics.registry],
     async collect() {
-      const oldest = await oldestPending().catch(() => undefined);
+      const oldest = await readWithin(oldestPending(), SCRAPE_READ_TIMEOUT_MS);
       if (oldest === undefined) return;
       this.set(oldest === null ? 0 : Math.max(0, (Date.now() - oldest.getTime()) / 1_000));
     },
@@ -250,8 +275,6 @@ export interface ReconcileGaugeValues {
   stuck: Readonly<Record<string, number>>;
 }
 
-/** A scrape waits this long for the latest report; past it the gauges keep their last values. */
-const RECONCILE_READ_TIMEOUT_MS = 1_000;
 
 /**
  * shop_reconcile_drift{check}, shop_reconcile_last_run_timestamp_seconds and
@@ -272,21 +295,8 @@ export function observeReconcile(
   let reading: { at: number; values: Promise<ReconcileGaugeValues | null | undefined> } | null =
     null;
   const read = () => {
-    if (reading && Date.now() - reading.at < RECONCILE_READ_TIMEOUT_MS) return reading.values;
-    let timer: NodeJS.Timeout | undefined;
-    const values = Promise.race([
-      options.latest(),
-      new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => {
-          resolve(undefined);
-        }, RECONCILE_READ_TIMEOUT_MS);
-        timer.unref();
-      }),
-    ])
-      .catch(() => undefined)
-      .finally(() => {
-        clearTimeout(timer);
-      });
+    if (reading && Date.now() - reading.at < SCRAPE_READ_TIMEOUT_MS) return reading.values;
+    const values = readWithin(options.latest(), SCRAPE_READ_TIMEOUT_MS);
     reading = { at: Date.now(), values };
     return values;
   };

@@ -11,13 +11,6 @@ import { brokenLinks, folderReadmes, markdownFiles, prose, withoutFences } from 
  * copies figures that belong in load/REPORT.md.
  */
 
-/**
- * Documents other branches of the same issue add (the API reference, the reconcile guide).
- * Links to them are accepted while they are missing; once they exist they are checked as any
- * other file. Remove an entry when its document has been merged.
- */
-const PENDING = new Set(['docs/api.md', 'docs/operations-reconcile.md']);
-
 const README = 'README.md';
 const readme = readText(README);
 /** README.md and docs/*.md: the documents that must not carry figures or machine talk. */
@@ -56,7 +49,7 @@ describe('README.md', () => {
 
   test('maps every document in docs/ and the database design', () => {
     const map = readme.slice(readme.indexOf('## Documentation'));
-    for (const file of [...markdownFiles(path.join(ROOT, 'docs')).map(rel), ...PENDING]) {
+    for (const file of [...markdownFiles(path.join(ROOT, 'docs')).map(rel)]) {
       expect(map).toContain(`](${file})`);
     }
     expect(map).toContain('](shared/db/README.md)');
@@ -77,7 +70,7 @@ describe('Links in README.md, docs/ and the folder READMEs', () => {
   });
 
   test.each(linked.map(rel))('every relative link and anchor in %s resolves', (file) => {
-    expect(brokenLinks(path.join(ROOT, file), ROOT, PENDING)).toEqual([]);
+    expect(brokenLinks(path.join(ROOT, file), ROOT)).toEqual([]);
   });
 });
 

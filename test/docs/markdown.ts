@@ -103,14 +103,10 @@ export interface BrokenLink {
 }
 
 /**
- * Checks every relative link of `file`: it stays inside `root`, its file exists (unless
- * `pending` names it), and its anchor, if any, is a heading or id of the target.
+ * Checks every relative link of `file`: it stays inside `root`, its file exists, and its
+ * anchor, if any, is a heading or id of the target.
  */
-export function brokenLinks(
-  file: string,
-  root: string,
-  pending: ReadonlySet<string>,
-): BrokenLink[] {
+export function brokenLinks(file: string, root: string): BrokenLink[] {
   const text = readFileSync(file, 'utf8');
   const rel = path.relative(root, file);
   const broken: BrokenLink[] = [];
@@ -125,7 +121,7 @@ export function brokenLinks(
       continue;
     }
     if (!existsSync(resolved)) {
-      if (!pending.has(inRepo)) problem('no such file');
+      problem('no such file');
       continue;
     }
     if (anchor === undefined || anchor === '') continue;
