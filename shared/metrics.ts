@@ -275,7 +275,6 @@ export interface ReconcileGaugeValues {
   stuck: Readonly<Record<string, number>>;
 }
 
-
 /**
  * shop_reconcile_drift{check}, shop_reconcile_last_run_timestamp_seconds and
  * shop_requests_stuck{kind}, read at scrape time from the latest completed reconcile, wherever

@@ -77,16 +77,15 @@ describe('Stuck requests', () => {
       expect(ops.out).toContain('reconcile: 1 stuck request(s): drift an operator must act on');
 
       // ON_HOLD: an operator already has it (its own alert, `ops on-hold`).
-      const view = { orderId: order.id, userId: 10, status: 'ON_HOLD' };
-      const acceptedAt = JSON.parse((await tracking().get('order', order.id))?.view ?? '{}') as {
+      const pending = JSON.parse((await tracking().get('order', order.id))?.view ?? '{}') as {
         createdAt: string;
       };
       await tracking().transition('order', {
         id: order.id,
         userId: 10,
-        acceptedAt: acceptedAt.createdAt,
+        acceptedAt: pending.createdAt,
         status: 'ON_HOLD',
-        view,
+        view: { ...pending, status: 'ON_HOLD' },
       });
       const [held] = await samplesAfter([worker], nowS());
       expect(stuck(held ?? [], 'order')).toBe(0);
