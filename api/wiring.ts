@@ -12,7 +12,7 @@ import { CHARGES_QUEUE } from '../shared/queues/charges';
 import { ORDERS_QUEUE } from '../shared/queues/orders';
 import { createAdmission } from '../shared/resilience/admission';
 import { breakerSettings, createDbBreaker, guarded } from '../shared/resilience/breaker';
-import { createTrackingStore } from '../shared/tracking/store';
+import { createRequestRecords } from '../shared/requests/records';
 import type { AppDeps } from './app';
 import { bullBoardRouter } from './admin/bull-board';
 import { createCatalog } from './catalog/use-cases';
@@ -48,7 +48,7 @@ async function backlog(
  * `stopAppDeps(deps)` when done.
  */
 export function buildAppDeps({ config, logger, sequelize, redis, queues }: ApiClients): AppDeps {
-  const tracking = createTrackingStore(redis, config.redis.prefix);
+  const records = createRequestRecords(redis, config.redis.prefix);
   const breaker = createDbBreaker(
     'api-db',
     breakerSettings(config.breaker, config.breaker.apiTimeoutMs),
@@ -60,12 +60,12 @@ export function buildAppDeps({ config, logger, sequelize, redis, queues }: ApiCl
   observePool(metrics, sequelize, config.database.poolMax);
   observeQueues(metrics, [queues.charges, queues.orders, queues.events]);
   const charges = createChargesService({
-    tracking,
+    records,
     queue: queues.charges,
     charges: guarded(createChargesRepository(sequelize), breaker),
   });
   const orders = createOrdersService({
-    tracking,
+    records,
     queue: queues.orders,
     orders: guarded(createOrdersRepository(sequelize), breaker),
   });

@@ -7,7 +7,7 @@ import { createSequelizeFromConfig } from '../shared/db/sequelize';
 import { createLogger } from '../shared/logger';
 import { createQueues, type PipelineQueues } from '../shared/queues';
 import { createRedis } from '../shared/redis';
-import { createTrackingStore } from '../shared/tracking/store';
+import { createRequestRecords } from '../shared/requests/records';
 import { runEvents, runReplayEvents } from './ops/events';
 import { runQueues, runListOnHold, runPause, runRetryFailed } from './ops/queues';
 import { runReconcile } from './ops/reconcile';
@@ -83,7 +83,7 @@ const commands: Record<string, Command> = {
     const redis = createRedis(config.redis.url, 'worker', logger, { maxRetriesPerRequest: 2 });
     try {
       const problems = await runReconcile(
-        { sequelize, tracking: createTrackingStore(redis, config.redis.prefix), logger },
+        { sequelize, records: createRequestRecords(redis, config.redis.prefix), logger },
         { stuckAfterS: config.reconcile.stuckAfterS },
         out,
       );
@@ -148,7 +148,7 @@ const commands: Record<string, Command> = {
         await runReplayOnHold(
           {
             queues,
-            tracking: createTrackingStore(redis, config.redis.prefix),
+            records: createRequestRecords(redis, config.redis.prefix),
             onHoldOrders: () => createOrdersRepository(sequelize).onHoldJobs(),
             onHoldCharges: () => createChargesRepository(sequelize).onHoldJobs(),
           },

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
-import { HEAP_FLAGS } from '../shared/heap';
+import { HEAP_FLAGS } from '../shared/node-flags';
 import { prepareDatabase } from './prepare-database';
 
 /**

@@ -1,11 +1,11 @@
 import type { Sequelize } from 'sequelize';
 import { reconcile, recordedFinalViews, type InvariantCheck } from './db/reconcile';
 import type { Logger } from './logger';
-import type { TrackedKind, TrackingStore } from './tracking/store';
-import { findStuck, type StuckOptions, type StuckReport } from './tracking/stuck';
+import type { RequestKind, RequestRecords } from './requests/records';
+import { findStuck, type StuckOptions, type StuckReport } from './requests/stuck';
 
 /** The kinds of accepted requests, in report order: the `kind` label of shop_requests_stuck. */
-export const TRACKED_KINDS: readonly TrackedKind[] = Object.freeze(['order', 'charge']);
+export const TRACKED_KINDS: readonly RequestKind[] = Object.freeze(['order', 'charge']);
 
 /** One complete reconcile: the database's invariants and the accepted requests left behind. */
 export interface ReconcileReport {
@@ -13,12 +13,12 @@ export interface ReconcileReport {
   startedAt: number;
   completedAt: number;
   checks: InvariantCheck[];
-  stuck: Record<TrackedKind, StuckReport>;
+  stuck: Record<RequestKind, StuckReport>;
 }
 
 export interface ReconcileDeps {
   sequelize: Sequelize;
-  tracking: TrackingStore;
+  records: RequestRecords;
   logger: Logger;
 }
 
@@ -34,9 +34,9 @@ export async function reconcileAll(
   const startedAt = Date.now();
   const checks = await reconcile(deps.sequelize);
   const stuckDeps = {
-    tracking: deps.tracking,
+    records: deps.records,
     logger: deps.logger,
-    finalViews: (kind: TrackedKind, ids: readonly string[]) =>
+    finalViews: (kind: RequestKind, ids: readonly string[]) =>
       recordedFinalViews(deps.sequelize, kind, ids),
   };
   const now = Date.now();

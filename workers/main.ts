@@ -4,7 +4,7 @@ import { createSequelizeFromConfig } from '../shared/db/sequelize';
 import { createLogger } from '../shared/logger';
 import { onShutdownSignal } from '../shared/process';
 import { createRedis } from '../shared/redis';
-import { createTrackingStore } from '../shared/tracking/store';
+import { createRequestRecords } from '../shared/requests/records';
 import { startMetricsServer, type MetricsServer } from './metrics-server';
 import { startWorkers, type RunningWorkers } from './wiring';
 
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     logger,
     sequelize,
     connection: redis,
-    tracking: createTrackingStore(redis, config.redis.prefix),
+    records: createRequestRecords(redis, config.redis.prefix),
   });
   state.running = running;
   state.metrics = await startMetricsServer(

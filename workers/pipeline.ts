@@ -5,7 +5,7 @@ import { withLogContext, type Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 import { isBreakerOpen, type DbBreaker } from '../shared/resilience/breaker';
 import { requestsParser } from '../shared/queues/batch';
-import type { TrackedKind, TrackingStore } from '../shared/tracking/store';
+import type { RequestKind, RequestRecords } from '../shared/requests/records';
 import type { UnappliedStatus } from '../shared/views';
 
 /** What a step's views have in common: whose request it is, where it stands, since when. */
@@ -17,7 +17,7 @@ export interface StepView {
 
 /** How one queue's jobs are applied; the processor around it is the same for every queue. */
 export interface PipelineStep<J, V extends StepView> {
-  kind: TrackedKind;
+  kind: RequestKind;
   schema: z.ZodType<J>;
   idOf(job: J): string;
   /** The view shown while the job is not applied (PENDING, PROCESSING, ON_HOLD). */
@@ -29,7 +29,7 @@ export interface PipelineStep<J, V extends StepView> {
 }
 
 export interface PipelineDeps {
-  tracking: TrackingStore;
+  records: RequestRecords;
   logger: Logger;
   /** Around each job's unit of work: an open breaker means the database is down. */
   breaker: DbBreaker;
@@ -91,7 +91,7 @@ export function pipelineProcessor<J, V extends StepView>(
         return { id: step.idOf(r), userId: view.userId, acceptedAt: view.createdAt, status, view };
       });
 
-    await deps.tracking.transitionMany(step.kind, statuses(requests, 'PROCESSING'));
+    await deps.records.transitionMany(step.kind, statuses(requests, 'PROCESSING'));
     const outcomes = await applyJob(
       requests,
       (r) => withLogContext(contextOf(r), () => step.apply(r)),
@@ -105,7 +105,7 @@ export function pipelineProcessor<J, V extends StepView>(
       else unapplied.push({ request, error: outcome.reason });
     });
 
-    await deps.tracking.publishFinalMany(
+    await deps.records.publishFinalMany(
       step.kind,
       applied.map(({ request, view }) => ({
         id: step.idOf(request),
@@ -148,7 +148,7 @@ export function pipelineProcessor<J, V extends StepView>(
       ({ error }) => isBreakerOpen(error) || isDatabaseUnavailable(error),
     );
     if (outage) {
-      await deps.tracking.transitionMany(
+      await deps.records.transitionMany(
         step.kind,
         statuses(
           unapplied.map((u) => u.request),
@@ -228,13 +228,13 @@ export async function applyJob<J, V>(
 /** Marks a request ON_HOLD: its status for clients, and a database row when the DB answers. */
 export async function putOnHold<J, V extends StepView>(
   step: PipelineStep<J, V>,
-  deps: Pick<PipelineDeps, 'tracking' | 'logger' | 'metrics'>,
+  deps: Pick<PipelineDeps, 'records' | 'logger' | 'metrics'>,
   queue: string,
   data: J,
 ): Promise<void> {
   const id = step.idOf(data);
   const view = step.unappliedView(data, 'ON_HOLD');
-  await deps.tracking
+  await deps.records
     .transition(step.kind, {
       id,
       userId: view.userId,

@@ -23,7 +23,7 @@ import { requestsParser } from '../shared/queues/batch';
 import { CHARGES_QUEUE } from '../shared/queues/charges';
 import { ORDERS_QUEUE } from '../shared/queues/orders';
 import { breakerSettings, createDbBreaker, type DbBreaker } from '../shared/resilience/breaker';
-import type { TrackingStore } from '../shared/tracking/store';
+import type { RequestRecords } from '../shared/requests/records';
 import { chargeStep } from './charges/step';
 import { startEventDelivery, type EventDeliveryOptions } from './events/start';
 import { orderStep } from './orders/step';
@@ -38,7 +38,7 @@ export interface WorkerClients {
   sequelize: Sequelize;
   /** Connection for the BullMQ workers (role `worker`: maxRetriesPerRequest null). */
   connection: ConnectionOptions;
-  tracking: TrackingStore;
+  records: RequestRecords;
 }
 
 export interface RunningWorkers {
@@ -58,7 +58,7 @@ function startWorker<J, V extends StepView>(
   step: PipelineStep<J, V>,
   breaker: DbBreaker,
   metrics: Metrics,
-  { config, logger, connection, tracking }: WorkerClients,
+  { config, logger, connection, records }: WorkerClients,
   concurrency = config.worker.concurrency,
 ): { queue: Queue; watched: WatchedWorker } {
   const queue = new Queue(queueName, { connection, prefix: config.redis.prefix });
@@ -66,7 +66,7 @@ function startWorker<J, V extends StepView>(
     logger.warn('queue error', { queue: queueName, error: error.message });
   });
   const processor = pipelineProcessor(step, {
-    tracking,
+    records,
     logger,
     breaker,
     metrics,
@@ -93,7 +93,7 @@ function startWorker<J, V extends StepView>(
       // Jobs failed outside the processor (stalled too often) still must not vanish.
       if (job && /stalled/i.test(error.message)) {
         for (const request of requestsOf(job.data) ?? []) {
-          void putOnHold(step, { tracking, logger, metrics }, queueName, request);
+          void putOnHold(step, { records, logger, metrics }, queueName, request);
         }
       }
     });
@@ -178,7 +178,7 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
   const refreshTop = () =>
     breaker
       .run(() =>
-        refreshTopSellers(clients.tracking.redis, config.redis.prefix, products, TOP_PERIOD_MS),
+        refreshTopSellers(clients.records.redis, config.redis.prefix, products, TOP_PERIOD_MS),
       )
       .catch((error: unknown) => {
         logger.debug('top sellers refresh skipped', { error: String(error) });
@@ -187,9 +187,9 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
   topTimer.unref();
   void refreshTop();
 
-  const { redis } = clients.tracking;
+  const { redis } = clients.records;
   const reconcile = startReconcileSchedule(
-    { sequelize, tracking: clients.tracking, redis, prefix: config.redis.prefix, breaker, logger },
+    { sequelize, records: clients.records, redis, prefix: config.redis.prefix, breaker, logger },
     {
       intervalS: config.reconcile.intervalS,
       stuckAfterS: config.reconcile.stuckAfterS,

@@ -1,24 +1,24 @@
 import type { ChargesRepository } from '../../shared/db/repositories/charges';
 import type { ChargeJob } from '../../shared/queues/charges';
-import type { TrackingStore } from '../../shared/tracking/store';
+import type { RequestRecords } from '../../shared/requests/records';
 import { unappliedChargeView } from '../../shared/views';
 import { createAcceptPath, type JobSink } from '../pipeline/accept';
 import { readStatus, type JobSource } from '../pipeline/status';
 
 export interface ChargesDeps {
-  tracking: TrackingStore;
+  records: RequestRecords;
   queue: JobSink<ChargeJob> & JobSource<ChargeJob>;
   charges: ChargesRepository;
 }
 
-export function createChargesService({ tracking, queue, charges }: ChargesDeps) {
-  const accepts = createAcceptPath<ChargeJob>('charge', tracking, queue);
+export function createChargesService({ records, queue, charges }: ChargesDeps) {
+  const accepts = createAcceptPath<ChargeJob>('charge', records, queue);
   return {
     /** Requests per job this process has enqueued lately (see `createAcceptPath`). */
     requestsPerJob: accepts.requestsPerJob,
 
     /** Whether the user's Idempotency-Key was used before (a request with it replays). */
-    isKeyUsed: (userId: number, key: string) => tracking.isKeyUsed('charge', userId, key),
+    isKeyUsed: (userId: number, key: string) => records.isKeyUsed('charge', userId, key),
 
     accept(
       userId: number,
@@ -48,7 +48,7 @@ export function createChargesService({ tracking, queue, charges }: ChargesDeps) 
       return readStatus(
         {
           kind: 'charge',
-          tracking,
+          records,
           queue,
           fromDatabase: (id) => charges.findView(id),
           fromJob: (job, active) => unappliedChargeView(job, active ? 'PROCESSING' : 'PENDING'),

@@ -1,25 +1,25 @@
 import type { OrderCursor, OrdersRepository } from '../../shared/db/repositories/orders';
 import type { OrderJob } from '../../shared/queues/orders';
-import type { TrackingStore } from '../../shared/tracking/store';
+import type { RequestRecords } from '../../shared/requests/records';
 import { isFinal, unappliedOrderView, type OrderView } from '../../shared/views';
 import { createAcceptPath, type JobSink } from '../pipeline/accept';
 import { readStatus, type JobSource } from '../pipeline/status';
 import { encodeOrderCursor } from './schemas';
 
 export interface OrdersDeps {
-  tracking: TrackingStore;
+  records: RequestRecords;
   queue: JobSink<OrderJob> & JobSource<OrderJob>;
   orders: OrdersRepository;
 }
 
-export function createOrdersService({ tracking, queue, orders }: OrdersDeps) {
-  const accepts = createAcceptPath<OrderJob>('order', tracking, queue);
+export function createOrdersService({ records, queue, orders }: OrdersDeps) {
+  const accepts = createAcceptPath<OrderJob>('order', records, queue);
   return {
     /** Requests per job this process has enqueued lately (see `createAcceptPath`). */
     requestsPerJob: accepts.requestsPerJob,
 
     /** Whether the user's Idempotency-Key was used before (a request with it replays). */
-    isKeyUsed: (userId: number, key: string) => tracking.isKeyUsed('order', userId, key),
+    isKeyUsed: (userId: number, key: string) => records.isKeyUsed('order', userId, key),
 
     accept(
       userId: number,
@@ -49,7 +49,7 @@ export function createOrdersService({ tracking, queue, orders }: OrdersDeps) {
       return readStatus(
         {
           kind: 'order',
-          tracking,
+          records,
           queue,
           fromDatabase: (id) => orders.findView(id),
           fromJob: (job, active) => unappliedOrderView(job, active ? 'PROCESSING' : 'PENDING'),
@@ -67,7 +67,7 @@ export function createOrdersService({ tracking, queue, orders }: OrdersDeps) {
     async list(userId: number, after: OrderCursor | null, limit: number) {
       const [rows, openIds] = await Promise.all([
         orders.listForUser(userId, after, limit + 1),
-        tracking.openForUser(
+        records.openForUser(
           'order',
           userId,
           after && { ms: after.createdAt.getTime(), id: after.id },
@@ -75,8 +75,8 @@ export function createOrdersService({ tracking, queue, orders }: OrdersDeps) {
         ),
       ]);
       const recorded = new Set(rows.map((row) => row.orderId));
-      const records = await tracking.getMany('order', openIds);
-      const open = records.flatMap((record, i) =>
+      const statuses = await records.getMany('order', openIds);
+      const open = statuses.flatMap((record, i) =>
         record && !isFinal(record.status) && !recorded.has(openIds[i] ?? '')
           ? [JSON.parse(record.view) as OrderView]
           : [],

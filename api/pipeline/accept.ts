@@ -5,9 +5,9 @@ import {
   fingerprint,
   type Reservation,
   type ReserveRequest,
-  type TrackedKind,
-  type TrackingStore,
-} from '../../shared/tracking/store';
+  type RequestKind,
+  type RequestRecords,
+} from '../../shared/requests/records';
 
 /** `Idempotency-Key`: 1..255 visible ASCII characters. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -72,7 +72,7 @@ interface Waiting<J> {
  * (reservation, BullMQ add) and as many again per job in the workers (fetch, complete); a
  * batch pays them once (figures: load/REPORT.md, "Optimisations, before and after").
  */
-export function createAcceptPath<J>(kind: TrackedKind, tracking: TrackingStore, queue: JobSink<J>) {
+export function createAcceptPath<J>(kind: RequestKind, records: RequestRecords, queue: JobSink<J>) {
   let waiting: Waiting<J>[] = [];
   // Sizes of the last jobs enqueued: admission control turns a queue's job count into an
   // estimate of its requests with their mean.
@@ -89,7 +89,7 @@ export function createAcceptPath<J>(kind: TrackedKind, tracking: TrackingStore, 
   async function flush(batch: Waiting<J>[]): Promise<void> {
     let reservations: Reservation[];
     try {
-      reservations = await tracking.reserveMany(batch.map((w) => w.request));
+      reservations = await records.reserveMany(batch.map((w) => w.request));
     } catch (error) {
       for (const w of batch) w.reject(error);
       return;
@@ -168,7 +168,7 @@ export function createAcceptPath<J>(kind: TrackedKind, tracking: TrackingStore, 
         detail: 'This Idempotency-Key was first used with a different request body',
       });
     }
-    const first = await tracking.get(kind, reservation.id);
+    const first = await records.get(kind, reservation.id);
     if (first?.status === 'PENDING') {
       const { createdAt } = JSON.parse(first.view) as { createdAt: string };
       await queue.add(kind, request.makeJob(reservation.id, createdAt), { jobId: reservation.id });

@@ -1,5 +1,5 @@
 import { isFinal } from '../../shared/views';
-import type { TrackedKind, TrackingStore } from '../../shared/tracking/store';
+import type { RequestKind, RequestRecords } from '../../shared/requests/records';
 import { UUID_PATTERN } from '../../shared/ids';
 import { isBatch, type JobPayload } from '../../shared/queues/batch';
 
@@ -9,8 +9,8 @@ export interface JobSource<J> {
 }
 
 export interface StatusSources<J, V extends { userId: number; status: string }> {
-  kind: TrackedKind;
-  tracking: TrackingStore;
+  kind: RequestKind;
+  records: RequestRecords;
   /** The recorded outcome, once a worker has written it. */
   fromDatabase(id: string): Promise<V | null>;
   queue: JobSource<J>;
@@ -34,7 +34,7 @@ export async function readStatus<
   V extends { userId: number; status: string },
 >(sources: StatusSources<J, V>, id: string, userId: number): Promise<StatusView | null> {
   if (!UUID_PATTERN.test(id)) return null;
-  const record = await sources.tracking.get(sources.kind, id);
+  const record = await sources.records.get(sources.kind, id);
   if (record) {
     const view = JSON.parse(record.view) as { userId: number };
     if (view.userId !== userId) return null;

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { PipelineQueues } from '../../shared/queues';
-import type { TrackedKind, TrackingStore } from '../../shared/tracking/store';
+import type { RequestKind, RequestRecords } from '../../shared/requests/records';
 import { unappliedChargeView, unappliedOrderView } from '../../shared/views';
 import { requestsParser, type JobPayload } from '../../shared/queues/batch';
 import { chargeJobSchema, type ChargeJob } from '../../shared/queues/charges';
@@ -8,7 +8,7 @@ import { orderJobSchema, type OrderJob } from '../../shared/queues/orders';
 
 export interface ReplayDeps {
   queues: PipelineQueues;
-  tracking: TrackingStore;
+  records: RequestRecords;
   onHoldOrders(): Promise<OrderJob[]>;
   onHoldCharges(): Promise<ChargeJob[]>;
 }
@@ -21,13 +21,13 @@ interface ReplayableQueue<J> {
 }
 
 async function replayQueue<J>(
-  kind: TrackedKind,
+  kind: RequestKind,
   queue: ReplayableQueue<J>,
   recorded: J[],
   requestsOf: (data: unknown) => J[] | null,
   idOf: (job: J) => string,
   pendingView: (job: J) => { userId: number; createdAt: string },
-  tracking: TrackingStore,
+  records: RequestRecords,
   out: (line: string) => void,
 ): Promise<number> {
   let replayed = 0;
@@ -38,7 +38,7 @@ async function replayQueue<J>(
   for (const job of await queue.getFailed(0, -1)) {
     const requests = requestsOf(job.data) ?? [];
     await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-    await tracking.transitionMany(
+    await records.transitionMany(
       kind,
       requests.map((data) => {
         const view = pendingView(data);
@@ -63,7 +63,7 @@ async function replayQueue<J>(
     if (requeued.has(id) || (await queue.getJob(id))) continue;
     await queue.add(kind, data, { jobId: id });
     const view = pendingView(data);
-    await tracking.transition(kind, {
+    await records.transition(kind, {
       id,
       userId: view.userId,
       acceptedAt: view.createdAt,
@@ -88,7 +88,7 @@ export async function runReplayOnHold(
     requestsParser(chargeJobSchema),
     (job) => job.chargeId,
     (job) => unappliedChargeView(job, 'PENDING'),
-    deps.tracking,
+    deps.records,
     out,
   );
   const orders = await replayQueue(
@@ -98,7 +98,7 @@ export async function runReplayOnHold(
     requestsParser(orderJobSchema),
     (job) => job.orderId,
     (job) => unappliedOrderView(job, 'PENDING'),
-    deps.tracking,
+    deps.records,
     out,
   );
   out(`replay-on-hold: ${charges} charge(s) and ${orders} order(s) re-queued`);

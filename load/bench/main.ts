@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { signUserToken } from '../../shared/tokens';
-import { HEAP_FLAGS } from '../../shared/heap';
+import { HEAP_FLAGS } from '../../shared/node-flags';
 import { uuidv7 } from '../../shared/ids';
 import { ChaosDatabase } from '../chaos/database';
 import { ChildRunner, repoRoot, resultsDir } from '../chaos/processes';

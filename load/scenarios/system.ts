@@ -3,7 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChildRunner, repoRoot } from '../chaos/processes';
 import { freePort } from '../chaos/redis-server';
-import { HEAP_FLAGS } from '../../shared/heap';
+import { HEAP_FLAGS } from '../../shared/node-flags';
 
 /** The system's admission limits: `default` as shipped, `raised` so they never refuse. */
 export type AdmissionMode = 'default' | 'raised';

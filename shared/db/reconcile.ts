@@ -1,5 +1,5 @@
 import type { Sequelize } from 'sequelize';
-import type { TrackedKind } from '../tracking/store';
+import type { RequestKind } from '../requests/records';
 import { FINAL_STATUSES, type ChargeView, type OrderView } from '../views';
 import { createChargesRepository } from './repositories/charges';
 import { createOrdersRepository } from './repositories/orders';
@@ -124,7 +124,7 @@ export async function reconcile(sequelize: Sequelize): Promise<InvariantCheck[]>
  */
 export async function recordedFinalViews(
   sequelize: Sequelize,
-  kind: TrackedKind,
+  kind: RequestKind,
   ids: readonly string[],
 ): Promise<Map<string, OrderView | ChargeView>> {
   const views = new Map<string, OrderView | ChargeView>();

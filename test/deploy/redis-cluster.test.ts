@@ -9,7 +9,7 @@ import { CHARGES_QUEUE } from '../../shared/queues/charges';
 import { EVENTS_QUEUE } from '../../shared/queues/events';
 import { ORDERS_QUEUE, orderJobId, type OrderJob } from '../../shared/queues/orders';
 import { createRedis } from '../../shared/redis';
-import { createTrackingStore } from '../../shared/tracking/store';
+import { createRequestRecords } from '../../shared/requests/records';
 import { testRedisUrl } from '../harness/env';
 import { crc16, keySlot } from './support';
 
@@ -66,10 +66,10 @@ describe('A hash-tagged REDIS_PREFIX for Redis Cluster', () => {
 
     test('When an order is accepted, queued and the ranking refreshed, then every key written carries the tag', async () => {
       const queues = createQueues(redis, prefix, { attempts: 1, backoffMs: 1_000 }, logger);
-      const tracking = createTrackingStore(redis, prefix);
+      const records = createRequestRecords(redis, prefix);
       const orderId = '0195f0c2-0000-7000-8000-000000000001';
       try {
-        await tracking.reserveMany([
+        await records.reserveMany([
           {
             kind: 'order',
             userId: 42,

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ENV_KEYS, loadConfig } from '../../shared/config';
-import { HEAP_FLAGS } from '../../shared/heap';
+import { HEAP_FLAGS } from '../../shared/node-flags';
 import {
   ROOT,
   dockerfileStages,

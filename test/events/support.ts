@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { loadConfig, type Config } from '../../shared/config';
 import { createRedis } from '../../shared/redis';
-import { createTrackingStore } from '../../shared/tracking/store';
+import { createRequestRecords } from '../../shared/requests/records';
 import { EVENTS_QUEUE, type EventJob } from '../../shared/queues/events';
 import type { EventDeliveryOptions } from '../../workers/events/start';
 import { startWorkers, type RunningWorkers } from '../../workers/wiring';
@@ -133,7 +133,7 @@ export async function startEventWorkers(
       logger: ctx.logger,
       sequelize: ctx.sequelize,
       connection: redis,
-      tracking: createTrackingStore(redis, config.redis.prefix),
+      records: createRequestRecords(redis, config.redis.prefix),
     },
     { events },
   );

@@ -8,7 +8,7 @@ import { createQueues, type PipelineQueues } from '../../shared/queues';
 import { MAX_REQUESTS_PER_JOB } from '../../shared/queues/batch';
 import type { OrderJob } from '../../shared/queues/orders';
 import { createRedis } from '../../shared/redis';
-import { createTrackingStore } from '../../shared/tracking/store';
+import { createRequestRecords } from '../../shared/requests/records';
 import { startWorkers, type RunningWorkers } from '../../workers/wiring';
 import { createTestContext, startApi, type RunningApi, type TestContext } from '../harness/context';
 import { request } from '../harness/http';
@@ -172,7 +172,7 @@ describe('What a job counts against the worker breaker', () => {
         logger: ctx.logger,
         sequelize: workerDb,
         connection: workerRedis,
-        tracking: createTrackingStore(workerRedis, ctx.config.redis.prefix),
+        records: createRequestRecords(workerRedis, ctx.config.redis.prefix),
       },
       { events: { sweepIntervalMs: 3_600_000 } },
     );

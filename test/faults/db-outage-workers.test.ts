@@ -7,7 +7,7 @@ import { createSequelize } from '../../shared/db/sequelize';
 import { createQueues, type PipelineQueues } from '../../shared/queues';
 import { isBatch } from '../../shared/queues/batch';
 import { createRedis } from '../../shared/redis';
-import { createTrackingStore } from '../../shared/tracking/store';
+import { createRequestRecords } from '../../shared/requests/records';
 import { startWorkers, type RunningWorkers } from '../../workers/wiring';
 import { createTestContext, startApi, type RunningApi, type TestContext } from '../harness/context';
 import { request } from '../harness/http';
@@ -51,7 +51,7 @@ beforeAll(async () => {
     logger: ctx.logger,
     sequelize: workerDb,
     connection: workerRedis,
-    tracking: createTrackingStore(workerRedis, ctx.config.redis.prefix),
+    records: createRequestRecords(workerRedis, ctx.config.redis.prefix),
   });
   queues = createQueues(ctx.redis, ctx.config.redis.prefix, ctx.config.jobs, ctx.logger);
 });

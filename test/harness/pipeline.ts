@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { loadConfig } from '../../shared/config';
 import { createSequelize } from '../../shared/db/sequelize';
 import { createRedis } from '../../shared/redis';
-import { createTrackingStore } from '../../shared/tracking/store';
+import { createRequestRecords } from '../../shared/requests/records';
 import { startWorkers, type RunningWorkers } from '../../workers/wiring';
 import { createTestContext, startApi, type RunningApi, type TestContext } from './context';
 import { request } from './http';
@@ -19,7 +19,7 @@ export async function startInProcessWorkers(
     logger: ctx.logger,
     sequelize: ctx.sequelize,
     connection: redis,
-    tracking: createTrackingStore(redis, ctx.config.redis.prefix),
+    records: createRequestRecords(redis, ctx.config.redis.prefix),
   });
   await Promise.all(running.workers().map((w) => w.waitUntilReady()));
   return {
@@ -51,7 +51,7 @@ export async function startBrokenWorkers(ctx: TestContext): Promise<{ close(): P
     logger: ctx.logger,
     sequelize: deadDb,
     connection: redis,
-    tracking: createTrackingStore(redis, ctx.config.redis.prefix),
+    records: createRequestRecords(redis, ctx.config.redis.prefix),
   });
   return {
     async close() {

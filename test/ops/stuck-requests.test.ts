@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { recordedFinalViews } from '../../shared/db/reconcile';
 import { uuidv7 } from '../../shared/ids';
 import { createQueues, type PipelineQueues } from '../../shared/queues';
-import { createTrackingStore } from '../../shared/tracking/store';
-import { findStuck } from '../../shared/tracking/stuck';
+import { createRequestRecords } from '../../shared/requests/records';
+import { findStuck } from '../../shared/requests/stuck';
 import { createTestContext, startApi, type RunningApi, type TestContext } from '../harness/context';
 import { request } from '../harness/http';
 import {
@@ -47,7 +47,7 @@ afterAll(async () => {
 const startWorker = () => startWorkerProcess(ctx, running);
 
 describe('Stuck requests', () => {
-  const tracking = () => createTrackingStore(ctx.redis, ctx.config.redis.prefix);
+  const records = () => createRequestRecords(ctx.redis, ctx.config.redis.prefix);
 
   /** Accepts an order while no worker takes orders, then lets the queue go again. */
   async function acceptWithoutWorker(token: string): Promise<Submitted> {
@@ -77,10 +77,10 @@ describe('Stuck requests', () => {
       expect(ops.out).toContain('reconcile: 1 stuck request(s): drift an operator must act on');
 
       // ON_HOLD: an operator already has it (its own alert, `ops on-hold`).
-      const pending = JSON.parse((await tracking().get('order', order.id))?.view ?? '{}') as {
+      const pending = JSON.parse((await records().get('order', order.id))?.view ?? '{}') as {
         createdAt: string;
       };
-      await tracking().transition('order', {
+      await records().transition('order', {
         id: order.id,
         userId: 10,
         acceptedAt: pending.createdAt,
@@ -126,8 +126,8 @@ describe('Stuck requests', () => {
       15_000,
     );
     expect(repaired).toMatchObject({ kind: 'order', id: order.id, status: 'PAID' });
-    expect((await tracking().get('order', order.id))?.status).toBe('PAID');
-    expect(await tracking().openBefore('order', Date.now(), 100)).not.toContain(order.id);
+    expect((await records().get('order', order.id))?.status).toBe('PAID');
+    expect(await records().openBefore('order', Date.now(), 100)).not.toContain(order.id);
     const [samples] = await samplesAfter([worker], nowS());
     expect(stuck(samples ?? [], 'order')).toBe(0);
     const polled = await request<{ status: string }>(api.baseUrl, 'GET', order.statusUrl, {
@@ -143,12 +143,12 @@ describe('Stuck requests', () => {
     expect(ops.out).toContain(order.id);
     expect(ops.out).toMatch(/ok\s+stuck-orders/);
     expect(ops.code).toBe(0);
-    expect((await tracking().get('order', order.id))?.status).toBe('PAID');
+    expect((await records().get('order', order.id))?.status).toBe('PAID');
   }, 60_000);
 
   it('When more requests are open than a run may examine, then the count covers the oldest and says it is a lower bound; pages skip and repeat no id, ties included', async () => {
     // A namespace of its own: only these ids are open in it, none is in the database.
-    const store = createTrackingStore(ctx.redis, `${ctx.config.redis.prefix}:paging`);
+    const store = createRequestRecords(ctx.redis, `${ctx.config.redis.prefix}:paging`);
     const base = Date.now() - 60_000;
     const ids = Array.from({ length: 7 }, () => uuidv7());
     // Five accepted in the same millisecond, two later.
@@ -165,7 +165,7 @@ describe('Stuck requests', () => {
       })),
     );
     const deps = {
-      tracking: store,
+      records: store,
       logger: ctx.logger,
       finalViews: (kind: 'order' | 'charge', list: readonly string[]) =>
         recordedFinalViews(ctx.sequelize, kind, list),

@@ -1,4 +1,4 @@
-import { createTrackingStore } from '../../shared/tracking/store';
+import { createRequestRecords } from '../../shared/requests/records';
 import type { OrderView } from '../../shared/views';
 import { request } from '../harness/http';
 import {
@@ -98,9 +98,9 @@ describe('GET /api/orders lists accepted orders a worker has not applied yet', (
     expect(final.map((o) => o.orderId)).toEqual([...applied, ...queued].reverse());
     expect(new Set(final.map((o) => o.status))).toEqual(new Set(['PAID']));
     // A final view leaves the open sets in the same script that publishes it.
-    const tracking = createTrackingStore(world.ctx.redis, world.ctx.config.redis.prefix);
-    expect(await tracking.openForUser('order', 303, null, 100)).toEqual([]);
-    const open = await tracking.openBefore('order', Date.now() + 1_000, 1_000);
+    const records = createRequestRecords(world.ctx.redis, world.ctx.config.redis.prefix);
+    expect(await records.openForUser('order', 303, null, 100)).toEqual([]);
+    const open = await records.openBefore('order', Date.now() + 1_000, 1_000);
     expect(open.filter((id) => [...applied, ...queued].includes(id))).toEqual([]);
   });
 });

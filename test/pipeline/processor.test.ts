@@ -9,7 +9,7 @@ import { createMetrics } from '../../shared/metrics';
 import type { JobPayload } from '../../shared/queues/batch';
 import { createRedis } from '../../shared/redis';
 import { breakerSettings, createDbBreaker } from '../../shared/resilience/breaker';
-import { createTrackingStore, type TrackingStore } from '../../shared/tracking/store';
+import { createRequestRecords, type RequestRecords } from '../../shared/requests/records';
 import { pipelineProcessor, type PipelineStep } from '../../workers/pipeline';
 import { testRedisUrl } from '../harness/env';
 import { eventually } from '../harness/wait';
@@ -35,12 +35,12 @@ const requestSchema = z.object({ id: z.string(), userId: z.number(), acceptedAt:
 const logger = createLogger({ level: 'error', service: 'test', silent: true });
 const prefix = `proc-${randomBytes(4).toString('hex')}`;
 let redis: Redis;
-let tracking: TrackingStore;
+let records: RequestRecords;
 const opened: { close(): Promise<void> }[] = [];
 
 beforeAll(() => {
   redis = createRedis(testRedisUrl(), 'worker', logger);
-  tracking = createTrackingStore(redis, prefix);
+  records = createRequestRecords(redis, prefix);
 });
 
 afterAll(async () => {
@@ -82,7 +82,7 @@ function start(name: string, apply: (request: Request) => View) {
   const worker = new Worker(
     name,
     pipelineProcessor(step, {
-      tracking,
+      records,
       logger,
       breaker,
       metrics: createMetrics('workers'),
@@ -100,7 +100,7 @@ function start(name: string, apply: (request: Request) => View) {
 }
 
 const request = (id: string): Request => ({ id, userId: 1, acceptedAt: new Date().toISOString() });
-const statusOf = async (id: string) => (await tracking.get('order', id))?.status;
+const statusOf = async (id: string) => (await records.get('order', id))?.status;
 
 describe('A batch job in the pipeline processor', () => {
   it('When one request of a batch keeps failing for an infrastructure reason, then the others are final, the job is retried, and only that one goes ON_HOLD', async () => {

@@ -3,13 +3,13 @@ import type { Sequelize } from 'sequelize';
 import type { Logger } from '../../shared/logger';
 import { reconcileAll } from '../../shared/reconcile';
 import type { DbBreaker } from '../../shared/resilience/breaker';
-import type { TrackingStore } from '../../shared/tracking/store';
+import type { RequestRecords } from '../../shared/requests/records';
 import { createRedisLock } from './lock';
 import { reconcileKeys, saveReport, summarize, type StoredReport } from './store';
 
 export interface ReconcileScheduleDeps {
   sequelize: Sequelize;
-  tracking: TrackingStore;
+  records: RequestRecords;
   /** Holds the lock and the report; the caller owns it. */
   redis: Redis;
   prefix: string;

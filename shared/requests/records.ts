@@ -22,7 +22,7 @@ import type { Redis } from 'ioredis';
  */
 export const RECORD_TTL_SECONDS = 48 * 3_600;
 
-export type TrackedKind = 'order' | 'charge';
+export type RequestKind = 'order' | 'charge';
 
 export type Reservation =
   | { reserved: true }
@@ -108,7 +108,7 @@ function scripted(redis: Redis): ScriptedRedis {
 
 /** One request to reserve: its idempotency key's first use claims `id`. */
 export interface ReserveRequest {
-  kind: TrackedKind;
+  kind: RequestKind;
   userId: number;
   key: string;
   fingerprint: string;
@@ -151,13 +151,13 @@ export function fingerprint(body: unknown): string {
     .digest('hex');
 }
 
-export function createTrackingStore(redis: Redis, prefix: string) {
+export function createRequestRecords(redis: Redis, prefix: string) {
   const lua = scripted(redis);
-  const idemKey = (kind: TrackedKind, userId: number, key: string) =>
+  const idemKey = (kind: RequestKind, userId: number, key: string) =>
     `${prefix}:idem:${kind}:${userId}:${createHash('sha256').update(key).digest('hex')}`;
-  const statusKey = (kind: TrackedKind, id: string) => `${prefix}:status:${kind}:${id}`;
-  const openKey = (kind: TrackedKind) => `${prefix}:open:${kind}`;
-  const userOpenKey = (kind: TrackedKind, userId: number) => `${prefix}:open:${kind}:${userId}`;
+  const statusKey = (kind: RequestKind, id: string) => `${prefix}:status:${kind}:${id}`;
+  const openKey = (kind: RequestKind) => `${prefix}:open:${kind}`;
+  const userOpenKey = (kind: RequestKind, userId: number) => `${prefix}:open:${kind}:${userId}`;
   const ttl = String(RECORD_TTL_SECONDS);
 
   /** Claims many idempotency keys in one atomic script; answers in request order. */
@@ -185,7 +185,7 @@ export function createTrackingStore(redis: Redis, prefix: string) {
   }
 
   async function write(
-    kind: TrackedKind,
+    kind: RequestKind,
     updates: readonly StatusUpdate[],
     final: '0' | '1',
   ): Promise<boolean[]> {
@@ -215,13 +215,13 @@ export function createTrackingStore(redis: Redis, prefix: string) {
      */
     reserveMany,
 
-    async get(kind: TrackedKind, id: string): Promise<StatusRecord | null> {
+    async get(kind: RequestKind, id: string): Promise<StatusRecord | null> {
       const [status, view] = await redis.hmget(statusKey(kind, id), 'status', 'view');
       return status && view ? { status, view } : null;
     },
 
     /** {@link get} for many ids in one round trip; null where there is no record. */
-    async getMany(kind: TrackedKind, ids: readonly string[]): Promise<(StatusRecord | null)[]> {
+    async getMany(kind: RequestKind, ids: readonly string[]): Promise<(StatusRecord | null)[]> {
       if (ids.length === 0) return [];
       const pipeline = redis.pipeline();
       for (const id of ids) pipeline.hmget(statusKey(kind, id), 'status', 'view');
@@ -234,7 +234,7 @@ export function createTrackingStore(redis: Redis, prefix: string) {
     },
 
     /** Whether this user's idempotency key has been used before (a request would replay). */
-    async isKeyUsed(kind: TrackedKind, userId: number, key: string): Promise<boolean> {
+    async isKeyUsed(kind: RequestKind, userId: number, key: string): Promise<boolean> {
       return (await redis.exists(idemKey(kind, userId, key))) === 1;
     },
 
@@ -243,7 +243,7 @@ export function createTrackingStore(redis: Redis, prefix: string) {
      * descending), strictly after the keyset position `before` if given.
      */
     async openForUser(
-      kind: TrackedKind,
+      kind: RequestKind,
       userId: number,
       before: { ms: number; id: string } | null,
       limit: number,
@@ -259,12 +259,12 @@ export function createTrackingStore(redis: Redis, prefix: string) {
     },
 
     /** Ids accepted before `cutoffMs` (unix ms) that are still not final, oldest first. */
-    async openBefore(kind: TrackedKind, cutoffMs: number, limit: number): Promise<string[]> {
+    async openBefore(kind: RequestKind, cutoffMs: number, limit: number): Promise<string[]> {
       return redis.zrangebyscore(openKey(kind), '-inf', `(${cutoffMs}`, 'LIMIT', 0, limit);
     },
 
     /** How many ids accepted before `cutoffMs` (unix ms) are still not final. */
-    async countOpenBefore(kind: TrackedKind, cutoffMs: number): Promise<number> {
+    async countOpenBefore(kind: RequestKind, cutoffMs: number): Promise<number> {
       return redis.zcount(openKey(kind), '-inf', `(${cutoffMs}`);
     },
 
@@ -274,7 +274,7 @@ export function createTrackingStore(redis: Redis, prefix: string) {
      * pages, such as a final view published meanwhile, never make a page skip an id.
      */
     async openPageBefore(
-      kind: TrackedKind,
+      kind: RequestKind,
       cutoffMs: number,
       after: { ms: number; id: string } | null,
       limit: number,
@@ -304,21 +304,21 @@ export function createTrackingStore(redis: Redis, prefix: string) {
     },
 
     /** Records a non-final state (PROCESSING, ON_HOLD, PENDING again) unless already final. */
-    async transition(kind: TrackedKind, update: StatusUpdate): Promise<boolean> {
+    async transition(kind: RequestKind, update: StatusUpdate): Promise<boolean> {
       const [applied] = await write(kind, [update], '0');
       return applied === true;
     },
 
     /** {@link transition} for many records of one kind in one script; answers in order. */
-    async transitionMany(kind: TrackedKind, updates: readonly StatusUpdate[]): Promise<boolean[]> {
+    async transitionMany(kind: RequestKind, updates: readonly StatusUpdate[]): Promise<boolean[]> {
       return write(kind, updates, '0');
     },
 
     /** Records final views (of one kind, in one script); each replaces whatever was there. */
-    async publishFinalMany(kind: TrackedKind, updates: readonly StatusUpdate[]): Promise<void> {
+    async publishFinalMany(kind: RequestKind, updates: readonly StatusUpdate[]): Promise<void> {
       await write(kind, updates, '1');
     },
   };
 }
 
-export type TrackingStore = ReturnType<typeof createTrackingStore>;
+export type RequestRecords = ReturnType<typeof createRequestRecords>;

@@ -1,5 +1,5 @@
 import type { Logger } from '../logger';
-import type { TrackedKind, TrackingStore } from './store';
+import type { RequestKind, RequestRecords } from './records';
 
 /** What a final view read from the database must carry to be published again. */
 export interface RecordedView {
@@ -9,9 +9,9 @@ export interface RecordedView {
 }
 
 export interface StuckDeps {
-  tracking: TrackingStore;
+  records: RequestRecords;
   /** The final views the database holds for these ids (absent: not final there). */
-  finalViews(kind: TrackedKind, ids: readonly string[]): Promise<Map<string, RecordedView>>;
+  finalViews(kind: RequestKind, ids: readonly string[]): Promise<Map<string, RecordedView>>;
   logger: Logger;
 }
 
@@ -33,7 +33,7 @@ export interface StuckOptions {
 
 /** Stuck requests of one kind, as one run found them. */
 export interface StuckReport {
-  kind: TrackedKind;
+  kind: RequestKind;
   /** Requests found stuck; at least this many when {@link lowerBound}. */
   count: number;
   /** Not every candidate was examined (the `maxExamined` cap): `count` is a lower bound. */
@@ -58,7 +58,7 @@ export interface StuckReport {
  */
 export async function findStuck(
   deps: StuckDeps,
-  kind: TrackedKind,
+  kind: RequestKind,
   options: StuckOptions,
 ): Promise<StuckReport> {
   const now = options.now ?? Date.now();
@@ -70,7 +70,7 @@ export async function findStuck(
     kind,
     count: 0,
     lowerBound: false,
-    candidates: await deps.tracking.countOpenBefore(kind, cutoff),
+    candidates: await deps.records.countOpenBefore(kind, cutoff),
     examined: 0,
     oldest: [],
     repaired: [],
@@ -78,7 +78,7 @@ export async function findStuck(
 
   let after: { id: string; ms: number } | null = null;
   while (report.examined < maxExamined) {
-    const page = await deps.tracking.openPageBefore(
+    const page = await deps.records.openPageBefore(
       kind,
       cutoff,
       after,
@@ -88,7 +88,7 @@ export async function findStuck(
     if (!after) break;
     report.examined += page.length;
 
-    const records = await deps.tracking.getMany(
+    const records = await deps.records.getMany(
       kind,
       page.map((e) => e.id),
     );
@@ -107,7 +107,7 @@ export async function findStuck(
         status: view.status,
         view,
       }));
-      await deps.tracking.publishFinalMany(kind, repairs);
+      await deps.records.publishFinalMany(kind, repairs);
       for (const { id, status } of repairs) {
         deps.logger.warn('reconcile repaired a status record from the database', {
           kind,
@@ -132,6 +132,6 @@ export async function findStuck(
   // Stopped by the cap with candidates left: the count covers the oldest ones only.
   report.lowerBound =
     report.examined >= maxExamined &&
-    (await deps.tracking.openPageBefore(kind, cutoff, after, 1)).length > 0;
+    (await deps.records.openPageBefore(kind, cutoff, after, 1)).length > 0;
   return report;
 }
