@@ -7,7 +7,7 @@ import { createLogger } from '../shared/logger';
 import { onShutdownSignal } from '../shared/process';
 import { createQueues } from '../shared/queues';
 import { createRedis } from '../shared/redis';
-import { createRequestListener } from './app';
+import { createApi } from './app';
 import { buildAppDeps, stopAppDeps } from './wiring';
 
 function closeServer(server: Server): Promise<void> {
@@ -37,7 +37,8 @@ async function main(): Promise<void> {
 
   const queues = createQueues(redis, config.redis.prefix, config.jobs, logger);
   const deps = buildAppDeps({ config, logger, sequelize, redis, queues });
-  const server = createServer(createRequestListener(deps));
+  const api = createApi(deps);
+  const server = createServer(api.listener);
   server.listen(config.port, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
   onShutdownSignal(logger, config.shutdownTimeoutMs, async () => {
     // Stop accepting, let in-flight requests finish, then release the clients we created.
     await closeServer(server);
+    api.close();
     stopAppDeps(deps);
     await queues.close();
     await Promise.allSettled([sequelize.close(), redis.quit()]);

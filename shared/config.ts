@@ -86,7 +86,7 @@ const envSchema = z
     ADMISSION_MAX_LAG_MS: int(1, 60_000).default(250),
     /**
      * ... or while this many accepts are in progress in this API process (checked at the door,
-     * `api/http/accept-door.ts`). About 2 × capacity × accept latency: lower refuses work the
+     * `api/http/in-flight-limit.ts`). About 2 × capacity × accept latency: lower refuses work the
      * process could do when Redis is slower; higher lets admitted latency grow.
      */
     ADMISSION_MAX_IN_FLIGHT: int(1, 100_000).default(256),

@@ -1,37 +1,62 @@
-import { Router, type Response } from 'express';
+import { Router } from 'express';
+import { mount, type Endpoint } from '../http/endpoint';
+import { writeJson } from '../http/respond';
 import { parse } from '../http/validate';
 import type { CachedJson } from './json-cache';
 import { listProductsQuery, productIdParams } from './schemas';
 import type { Catalog } from './use-cases';
 
-/** The bodies are JSON already: no serialisation per request. */
-function sendJson(res: Response, json: string): void {
-  res.type('application/json').send(json);
-}
+const PRODUCT_PATH = /^\/api\/products\/([1-9][0-9]{0,15})$/;
 
-/** A cached body; served stale (the database unreachable), it says how old it is. */
-function sendCached(res: Response, cached: CachedJson): void {
+/** The bodies are JSON already; served stale (the database unreachable), it says how old. */
+function sendCached(
+  req: Parameters<Endpoint['serve']>[0],
+  res: Parameters<Endpoint['serve']>[1],
+  cached: CachedJson,
+): void {
   if (cached.ageSeconds !== null) res.setHeader('Age', String(cached.ageSeconds));
-  sendJson(res, cached.json);
+  writeJson(req, res, 200, cached.json);
 }
 
-export function catalogRoutes(catalog: Catalog): Router {
+/**
+ * `GET /api/products/:productId`, the hottest read: a product this process holds fresh is
+ * answered without awaiting anything.
+ */
+export function productDetail(catalog: Catalog): Endpoint {
+  return {
+    method: 'GET',
+    route: '/api/products/:productId',
+    match(path) {
+      const id = PRODUCT_PATH.exec(path)?.[1];
+      return id === undefined ? undefined : { productId: id };
+    },
+    serve(req, res, { params }) {
+      const { productId } = parse(productIdParams, params, 'params');
+      const fresh = catalog.cachedProduct(productId);
+      if (fresh !== undefined) {
+        writeJson(req, res, 200, fresh);
+        return;
+      }
+      return catalog.get(productId).then((cached) => {
+        sendCached(req, res, cached);
+      });
+    },
+  };
+}
+
+export function catalogRoutes(catalog: Catalog, detail: Endpoint): Router {
   const router = Router();
 
   router.get('/api/products', async (req, res) => {
     const query = parse(listProductsQuery, req.query, 'query');
-    sendCached(res, await catalog.list(query.cursor, query.limit));
+    sendCached(req, res, await catalog.list(query.cursor, query.limit));
   });
 
-  // Before /:productId, which would otherwise reject "top" as an id.
-  router.get('/api/products/top', async (_req, res) => {
-    sendJson(res, await catalog.top());
+  // Before the product detail, which would otherwise reject "top" as an id.
+  router.get('/api/products/top', async (req, res) => {
+    writeJson(req, res, 200, await catalog.top());
   });
 
-  router.get('/api/products/:productId', async (req, res) => {
-    const { productId } = parse(productIdParams, req.params, 'params');
-    sendCached(res, await catalog.get(productId));
-  });
-
+  mount(router, detail);
   return router;
 }

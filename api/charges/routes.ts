@@ -2,15 +2,14 @@ import { Router, type RequestHandler } from 'express';
 import type { z } from 'zod';
 import { AppError } from '../../shared/errors';
 import { CHARGES_QUEUE } from '../../shared/queues/charges';
-import type { Metrics } from '../../shared/metrics';
-import type { Admission } from '../../shared/resilience/admission';
+import type { AcceptRoute } from '../accepts/accept-endpoint';
 import { userIdOf } from '../http/auth';
-import { acceptHandler, type AcceptRoute } from '../pipeline/accept-route';
-import { sendStatus } from '../pipeline/respond';
+import { mount, type Endpoint } from '../http/endpoint';
+import { writeStatus } from '../http/respond';
 import { chargeBody } from './schemas';
 import type { ChargesService } from './use-cases';
 
-/** `POST /api/charges`, served by this router and by the fast path in front of Express. */
+/** `POST /api/charges`: the charge body, and the use-case that accepts it. */
 export function chargeAccepts(charges: ChargesService): AcceptRoute<z.output<typeof chargeBody>> {
   return {
     path: '/api/charges',
@@ -23,24 +22,20 @@ export function chargeAccepts(charges: ChargesService): AcceptRoute<z.output<typ
   };
 }
 
+/** The charge routes; `accept` is `POST /api/charges` (`acceptEndpoint(chargeAccepts(...))`). */
 export function chargesRoutes(
   charges: ChargesService,
   requireUser: RequestHandler,
-  admission: Admission,
-  metrics: Metrics,
+  accept: Endpoint,
 ): Router {
   const router = Router();
 
-  router.post(
-    '/api/charges',
-    requireUser,
-    acceptHandler(chargeAccepts(charges), admission, metrics),
-  );
+  mount(router, accept);
 
   router.get('/api/charges/:chargeId', requireUser, async (req, res) => {
     const view = await charges.status(userIdOf(res), String(req.params.chargeId));
     if (!view) throw new AppError('CHARGE_NOT_FOUND');
-    sendStatus(res, view);
+    writeStatus(req, res, view);
   });
 
   return router;

@@ -2,8 +2,8 @@ import type { ChargesRepository } from '../../shared/db/repositories/charges';
 import type { ChargeJob } from '../../shared/queues/charges';
 import type { RequestRecords } from '../../shared/requests/records';
 import { unappliedChargeView } from '../../shared/views';
-import { createAcceptPath, type JobSink } from '../pipeline/accept';
-import { readStatus, type JobSource } from '../pipeline/status';
+import { createAcceptPath, type JobSink } from '../accepts/accept-path';
+import { readStatus, type JobSource } from '../accepts/status';
 
 export interface ChargesDeps {
   records: RequestRecords;

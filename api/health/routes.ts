@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { AppError } from '../../shared/errors';
-import { sendProblem } from '../http/problem';
+import { writeProblem } from '../http/problem';
+import { writeJson } from '../http/respond';
 
 /** A dependency probe: resolves when the dependency answers. */
 export type Probe = () => Promise<unknown>;
@@ -27,11 +28,11 @@ async function probe(check: Probe): Promise<'up' | 'down'> {
 export function healthRoutes(probes: Record<string, Probe>): Router {
   const router = Router();
 
-  router.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+  router.get('/healthz', (req, res) => {
+    writeJson(req, res, 200, '{"status":"ok"}');
   });
 
-  router.get('/readyz', async (_req, res) => {
+  router.get('/readyz', async (req, res) => {
     const names = Object.keys(probes);
     const states = await Promise.all(
       names.map((name) => probe(probes[name] ?? (() => Promise.resolve()))),
@@ -39,11 +40,11 @@ export function healthRoutes(probes: Record<string, Probe>): Router {
     const checks = Object.fromEntries(names.map((name, i) => [name, states[i]]));
     const down = names.filter((_, i) => states[i] === 'down');
     if (down.length === 0) {
-      res.json({ status: 'ready', checks });
+      writeJson(req, res, 200, JSON.stringify({ status: 'ready', checks }));
       return;
     }
-    res.locals.readiness = checks;
-    sendProblem(
+    writeProblem(
+      req,
       res,
       new AppError('SERVICE_UNAVAILABLE', {
         detail: `Not ready: ${down.join(' and ')} ${down.length > 1 ? 'are' : 'is'} unreachable`,

@@ -51,8 +51,10 @@ export function createAccessLog(
       if (buffer.length > 65_536) flush();
     },
     flush,
+    /** Writes what is buffered and stops the timer and the exit hook; idempotent. */
     stop(): void {
       clearInterval(timer);
+      process.removeListener('exit', flush);
       flush();
     },
   };

@@ -19,9 +19,9 @@ export interface UserAuth {
    * in `res.locals.userId`; read it with {@link userIdOf}.
    */
   requireUser: RequestHandler;
-  /** The user of an Authorization header whose token was verified before and has not expired. */
-  knownUser(header: string | undefined): number | undefined;
-  /** The user of an Authorization header (verifying its token if need be), else undefined. */
+  /** The user of an Authorization header, its token verified (once: the result is kept). */
+  verify(header: string | undefined): Promise<number>;
+  /** {@link verify}, answering undefined instead of throwing 401. */
   userOf(header: string | undefined): Promise<number | undefined>;
 }
 
@@ -30,12 +30,6 @@ export function createUserAuth(jwtSecret: string): UserAuth {
   // Tokens already verified, with their expiry: a client polls with the same token many times,
   // and the signature check is the costliest step of an accept. Only successes are kept.
   const verified = new Map<string, { userId: number; expiresAt: number }>();
-
-  function knownUser(header: string | undefined): number | undefined {
-    const token = header === undefined ? undefined : BEARER.exec(header)?.[1];
-    const known = token === undefined ? undefined : verified.get(token);
-    return known && known.expiresAt > Date.now() ? known.userId : undefined;
-  }
 
   /** The user of an Authorization header; throws 401 UNAUTHENTICATED. */
   async function verify(header: string | undefined): Promise<number> {
@@ -80,7 +74,7 @@ export function createUserAuth(jwtSecret: string): UserAuth {
 
   const userOf = (header: string | undefined) => verify(header).catch(() => undefined);
 
-  return { requireUser, knownUser, userOf };
+  return { requireUser, verify, userOf };
 }
 
 /** Bounds the verified-token memo; clearing it all at once is simpler than an LRU and rare. */

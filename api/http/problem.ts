@@ -1,5 +1,5 @@
-import type { ServerResponse } from 'node:http';
-import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError, serviceUnavailable } from '../../shared/errors';
 import { isDatabaseUnavailable, isRedisUnavailable } from '../../shared/infra-errors';
 import { isBreakerOpen } from '../../shared/resilience/breaker';
@@ -17,18 +17,6 @@ export function problemJson(error: AppError): string {
   });
 }
 
-/**
- * Writes an AppError as application/problem+json from Express. The paths in front of Express
- * (`accept-door.ts`, `fast-accepts.ts`) write the same with {@link writeProblem}.
- */
-export function sendProblem(res: Response, error: AppError): void {
-  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
-  if (error.retryAfterSeconds !== undefined) {
-    res.setHeader('Retry-After', String(error.retryAfterSeconds));
-  }
-  res.status(error.httpStatus).type('application/problem+json').send(problemJson(error));
-}
-
 export function notFoundHandler(): RequestHandler {
   return (req, _res, next) => {
     next(new AppError('NOT_FOUND', { detail: `No route for ${req.method} ${req.path}` }));
@@ -36,14 +24,17 @@ export function notFoundHandler(): RequestHandler {
 }
 
 interface HttpishError {
-  type?: unknown;
   status?: unknown;
   statusCode?: unknown;
   expose?: unknown;
 }
 
-/** Errors raised by body-parser and Express itself carry a `type` and a 4xx `status`. */
-function fromHttpError(error: HttpishError): AppError | undefined {
+/**
+ * The answer to a failure that is not an AppError: the database or Redis unavailable (or the
+ * breaker open) → 503, an error Express raised with a 4xx `status` (a path it could not
+ * decode) → 400. Undefined for anything else: a bug.
+ */
+function knownFailure(error: HttpishError): AppError | undefined {
   if (isBreakerOpen(error)) {
     return new AppError('SERVICE_UNAVAILABLE', {
       detail: 'The database is unavailable (circuit open)',
@@ -53,19 +44,6 @@ function fromHttpError(error: HttpishError): AppError | undefined {
   }
   if (isDatabaseUnavailable(error)) return serviceUnavailable('The database is unavailable', error);
   if (isRedisUnavailable(error)) return serviceUnavailable('Redis is unavailable', error);
-  switch (error.type) {
-    case 'entity.parse.failed':
-      return new AppError('INVALID_JSON');
-    case 'entity.too.large':
-      return new AppError('PAYLOAD_TOO_LARGE', { detail: 'The request body is over 16 KiB' });
-    case 'charset.unsupported':
-    case 'encoding.unsupported':
-      return new AppError('UNSUPPORTED_MEDIA_TYPE', {
-        detail: 'The body must be UTF-8 application/json without content encoding',
-      });
-    default:
-      break;
-  }
   const status = Number(error.status ?? error.statusCode);
   if (status >= 400 && status < 500) {
     return new AppError('VALIDATION_FAILED', {
@@ -89,7 +67,7 @@ export function problemFor(
     error instanceof AppError
       ? error
       : typeof error === 'object' && error !== null
-        ? fromHttpError(error)
+        ? knownFailure(error)
         : undefined;
   if (known) {
     if (known.httpStatus >= 500) {
@@ -108,22 +86,23 @@ export function problemFor(
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const problem = problemFor(error, logger, req);
-    if (!res.headersSent) sendProblem(res, problem);
+    if (!res.headersSent) writeProblem(req, res, problem);
   };
 }
 
 /**
- * {@link sendProblem} on a bare `node:http` response. `head` holds the headers every response
- * carries (request id, security headers) as a flat name, value list.
+ * Writes an AppError as application/problem+json (its headers and Retry-After included), after
+ * whatever headers the edge set. The one writer of problems, on whichever path served the
+ * request.
  */
-export function writeProblem(res: ServerResponse, error: AppError, head: readonly string[]): void {
+export function writeProblem(req: IncomingMessage, res: ServerResponse, error: AppError): void {
   const body = problemJson(error);
-  const headers = [...head, 'Content-Type', 'application/problem+json; charset=utf-8'];
-  for (const [name, value] of Object.entries(error.headers)) headers.push(name, value);
+  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
   if (error.retryAfterSeconds !== undefined) {
-    headers.push('Retry-After', String(error.retryAfterSeconds));
+    res.setHeader('Retry-After', String(error.retryAfterSeconds));
   }
-  headers.push('Content-Length', String(Buffer.byteLength(body)));
-  res.writeHead(error.httpStatus, headers);
-  res.end(body);
+  res.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.writeHead(error.httpStatus);
+  res.end(req.method === 'HEAD' ? undefined : body);
 }

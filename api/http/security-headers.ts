@@ -1,13 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestHandler } from 'express';
 import helmet, { type HelmetOptions } from 'helmet';
 
 export type HeaderSet = ReadonlyMap<string, string>;
 
 /**
  * Helmet's response headers, computed once. With these options they are the same for every
- * response (no nonces), so running helmet's thirteen setters per request bought nothing; the
- * hot read path (`fast-reads.ts`) and the Express routes send this one set.
+ * response (no nonces), so running helmet's thirteen setters per request bought nothing: the
+ * edge (`edge.ts`) sends this one set on every path.
  */
 export function securityHeaders(options?: Readonly<HelmetOptions>): HeaderSet {
   const headers = new Map<string, string>();
@@ -28,12 +27,4 @@ export function securityHeaders(options?: Readonly<HelmetOptions>): HeaderSet {
     },
   );
   return headers;
-}
-
-/** Express middleware sending a precomputed header set. */
-export function sendHeaders(headers: HeaderSet): RequestHandler {
-  return (_req, res, next) => {
-    res.setHeaders(headers as Map<string, string>);
-    next();
-  };
 }

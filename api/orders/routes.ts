@@ -2,16 +2,15 @@ import { Router, type RequestHandler } from 'express';
 import type { z } from 'zod';
 import { AppError } from '../../shared/errors';
 import { ORDERS_QUEUE } from '../../shared/queues/orders';
-import type { Metrics } from '../../shared/metrics';
-import type { Admission } from '../../shared/resilience/admission';
+import type { AcceptRoute } from '../accepts/accept-endpoint';
 import { userIdOf } from '../http/auth';
+import { mount, type Endpoint } from '../http/endpoint';
+import { writeJson, writeStatus } from '../http/respond';
 import { parse } from '../http/validate';
-import { acceptHandler, type AcceptRoute } from '../pipeline/accept-route';
-import { sendStatus } from '../pipeline/respond';
 import { listOrdersQuery, placeOrderBody } from './schemas';
 import type { OrdersService } from './use-cases';
 
-/** `POST /api/orders`, served by this router and by the fast path in front of Express. */
+/** `POST /api/orders`: the order body, and the use-case that accepts it. */
 export function orderAccepts(orders: OrdersService): AcceptRoute<z.output<typeof placeOrderBody>> {
   return {
     path: '/api/orders',
@@ -24,25 +23,26 @@ export function orderAccepts(orders: OrdersService): AcceptRoute<z.output<typeof
   };
 }
 
+/** The order routes; `accept` is `POST /api/orders` (`acceptEndpoint(orderAccepts(...))`). */
 export function ordersRoutes(
   orders: OrdersService,
   requireUser: RequestHandler,
-  admission: Admission,
-  metrics: Metrics,
+  accept: Endpoint,
 ): Router {
   const router = Router();
 
-  router.post('/api/orders', requireUser, acceptHandler(orderAccepts(orders), admission, metrics));
+  mount(router, accept);
 
   router.get('/api/orders', requireUser, async (req, res) => {
     const query = parse(listOrdersQuery, req.query, 'query');
-    res.json(await orders.list(userIdOf(res), query.cursor, query.limit));
+    const page = await orders.list(userIdOf(res), query.cursor, query.limit);
+    writeJson(req, res, 200, JSON.stringify(page));
   });
 
   router.get('/api/orders/:orderId', requireUser, async (req, res) => {
     const view = await orders.status(userIdOf(res), String(req.params.orderId));
     if (!view) throw new AppError('ORDER_NOT_FOUND');
-    sendStatus(res, view);
+    writeStatus(req, res, view);
   });
 
   return router;

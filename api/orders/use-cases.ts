@@ -2,8 +2,8 @@ import type { OrderCursor, OrdersRepository } from '../../shared/db/repositories
 import type { OrderJob } from '../../shared/queues/orders';
 import type { RequestRecords } from '../../shared/requests/records';
 import { isFinal, unappliedOrderView, type OrderView } from '../../shared/views';
-import { createAcceptPath, type JobSink } from '../pipeline/accept';
-import { readStatus, type JobSource } from '../pipeline/status';
+import { createAcceptPath, type JobSink } from '../accepts/accept-path';
+import { readStatus, type JobSource } from '../accepts/status';
 import { encodeOrderCursor } from './schemas';
 
 export interface OrdersDeps {

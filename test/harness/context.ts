@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Sequelize } from 'sequelize';
-import { createRequestListener } from '../../api/app';
+import { createApi, type ApiOptions } from '../../api/app';
 import { buildAppDeps, stopAppDeps } from '../../api/wiring';
 import { loadConfig, type Config } from '../../shared/config';
 import { migrate } from '../../shared/db/migrator';
@@ -85,20 +85,23 @@ export interface RunningApi {
 }
 
 /** Builds the real app over the context's database and Redis and listens on an ephemeral port. */
-export async function startApi(ctx: TestContext): Promise<RunningApi> {
-  return startApiOver(ctx);
+export async function startApi(ctx: TestContext, options: ApiOptions = {}): Promise<RunningApi> {
+  return startApiOver(ctx, options);
 }
 
 /**
  * Builds the real app over the given clients, which the caller created and closes (they may
  * point at unreachable servers); the queues made here are closed by the returned `close()`.
  */
-export async function startApiOver(clients: {
-  config: Config;
-  logger: Logger;
-  sequelize: Sequelize;
-  redis: Redis;
-}): Promise<RunningApi> {
+export async function startApiOver(
+  clients: {
+    config: Config;
+    logger: Logger;
+    sequelize: Sequelize;
+    redis: Redis;
+  },
+  options: ApiOptions = {},
+): Promise<RunningApi> {
   const queues = createQueues(
     clients.redis,
     clients.config.redis.prefix,
@@ -106,7 +109,8 @@ export async function startApiOver(clients: {
     clients.logger,
   );
   const deps = buildAppDeps({ ...clients, queues });
-  const running = await serve(createRequestListener(deps));
+  const api = createApi(deps, options);
+  const running = await serve(api.listener);
   // Every answer the tests get from the app must match the OpenAPI document it serves.
   const stopChecking = checkResponsesAgainstOpenApi(running.baseUrl);
   return {
@@ -114,6 +118,7 @@ export async function startApiOver(clients: {
     close: async () => {
       stopChecking();
       await running.close();
+      api.close();
       stopAppDeps(deps);
       await queues.close();
     },

@@ -17,7 +17,7 @@ import { rawRequest } from '../harness/http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
- * Accept micro-batches (`api/pipeline/accept.ts`): accepts arriving together share one Redis
+ * Accept micro-batches (`api/accepts/accept-path.ts`): accepts arriving together share one Redis
  * script and one job; each order in a job is still applied, retried, put ON_HOLD and replayed
  * on its own, exactly once.
  */

@@ -16,7 +16,7 @@ export function isIdempotencyKey(header: unknown): header is string {
   return typeof header === 'string' && IDEMPOTENCY_KEY.test(header);
 }
 
-export function requireIdempotencyKey(header: string | undefined): string {
+export function requireIdempotencyKey(header: unknown): string {
   if (!isIdempotencyKey(header)) {
     throw new AppError('IDEMPOTENCY_KEY_REQUIRED', {
       detail: 'Send an Idempotency-Key header of 1..255 visible ASCII characters',

@@ -1,0 +1,62 @@
+import type { z } from 'zod';
+import type { Metrics } from '../../shared/metrics';
+import type { Admission } from '../../shared/resilience/admission';
+import { refused } from '../http/admission';
+import type { UserAuth } from '../http/auth';
+import { exactly, type Endpoint } from '../http/endpoint';
+import { readJsonBody } from '../http/json-body';
+import { writeAccepted } from '../http/respond';
+import { parse } from '../http/validate';
+import { requireIdempotencyKey, type Accepted } from './accept-path';
+
+/** What one accept endpoint (`POST /api/orders`, `POST /api/charges`) is made of. */
+export interface AcceptRoute<B> {
+  path: '/api/orders' | '/api/charges';
+  queue: string;
+  idField: 'orderId' | 'chargeId';
+  schema: z.ZodType<B>;
+  /** Whether the user's key was used before: a request with it is a replay (or a reuse). */
+  isKeyUsed(userId: number, key: string): Promise<boolean>;
+  /** Answers null when `refuseNew` and the request is not a replay (nothing was accepted). */
+  accept(
+    userId: number,
+    key: string,
+    body: B,
+    requestId: string,
+    refuseNew: boolean,
+  ): Promise<Accepted | null>;
+}
+
+export interface AcceptEndpointDeps {
+  auth: UserAuth;
+  admission: Admission;
+  metrics: Metrics;
+}
+
+/**
+ * An accept, step by step: the body (415, 413, 400 INVALID_JSON), the user (401), the
+ * Idempotency-Key (400), the body's schema (400 VALIDATION_FAILED), admission control, then
+ * the accept itself and 202 — or 503 OVERLOADED when admission refuses new work and this is
+ * not a replay. A client mistake is a 4xx even while work is being shed.
+ */
+export function acceptEndpoint<B>(route: AcceptRoute<B>, deps: AcceptEndpointDeps): Endpoint {
+  return {
+    method: 'POST',
+    route: route.path,
+    match: exactly(route.path),
+    async serve(req, res, request) {
+      const json = await readJsonBody(req);
+      const userId = await deps.auth.verify(req.headers.authorization);
+      const key = requireIdempotencyKey(req.headers['idempotency-key']);
+      const body = parse(route.schema, json, 'body');
+      // The accept's own script tells a replay (answered) from new work (refused).
+      const refusal = deps.admission.check(route.queue);
+      const accepted = await route.accept(userId, key, body, request.id, refusal !== null);
+      if (accepted === null) {
+        if (refusal === null) throw new Error('a request was refused while admission allowed it');
+        throw refused(refusal, route.queue, deps.metrics);
+      }
+      writeAccepted(req, res, route.idField, accepted, `${route.path}/${accepted.id}`);
+    },
+  };
+}
