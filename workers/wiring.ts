@@ -29,7 +29,6 @@ import { startEventDelivery, type EventDeliveryOptions } from './events/start';
 import { putOnHold, stalledTooOften } from './jobs/on-hold';
 import { jobProcessor, type QueueJobs, type RequestView } from './jobs/processor';
 import { orderJobs } from './orders/order-jobs';
-import type { BatchFallback } from './orders/place-order';
 import { startReconcileSchedule, type ReconcileSchedule } from './reconcile/schedule';
 import { latestReport } from './reconcile/store';
 import { watchWorker, type WatchedWorker } from './watchdog';
@@ -166,7 +165,7 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
           committed: (orders) => {
             metrics.orderBatchSize.observe(orders);
           },
-          fellBack: ({ cause, orders, error }: BatchFallback) => {
+          fellBack: ({ cause, orders, error }) => {
             metrics.orderBatchFallbacks.inc({ cause });
             logger.warn(
               cause === 'duplicate'
