@@ -57,6 +57,15 @@ export function createMetrics(service: 'api' | 'workers') {
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers,
     }),
+    orderBatchFallbacks: new Counter({
+      name: 'shop_order_batch_fallbacks_total',
+      help:
+        'Order transactions rolled back instead of committed, by cause: duplicate (an order ' +
+        'was already recorded; it takes the recorded outcome, the rest are applied again ' +
+        'together) or error (any other failure but an outage; each order is applied alone)',
+      labelNames: ['cause'] as const,
+      registers,
+    }),
     jobsFinished: new Counter({
       name: 'shop_jobs_finished_total',
       help: 'Requests that reached a final state, by queue, status and failure code',
@@ -109,6 +118,7 @@ export function createMetrics(service: 'api' | 'workers') {
     metrics.jobsDeferred.inc({ queue }, 0);
     for (const reason of ['backlog', 'lag']) metrics.admissionRejections.inc({ queue, reason }, 0);
   }
+  for (const cause of ['duplicate', 'error']) metrics.orderBatchFallbacks.inc({ cause }, 0);
   return metrics;
 }
 

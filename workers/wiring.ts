@@ -24,10 +24,11 @@ import { CHARGES_QUEUE } from '../shared/queues/charges';
 import { ORDERS_QUEUE } from '../shared/queues/orders';
 import { breakerSettings, createDbBreaker, type DbBreaker } from '../shared/resilience/breaker';
 import type { RequestRecords } from '../shared/requests/records';
-import { chargeStep } from './charges/step';
+import { chargeJobs } from './charges/charge-jobs';
 import { startEventDelivery, type EventDeliveryOptions } from './events/start';
-import { orderStep } from './orders/step';
-import { pipelineProcessor, putOnHold, type PipelineStep, type StepView } from './pipeline';
+import { putOnHold, stalledTooOften } from './jobs/on-hold';
+import { jobProcessor, type QueueJobs, type RequestView } from './jobs/processor';
+import { orderJobs } from './orders/order-jobs';
 import { startReconcileSchedule, type ReconcileSchedule } from './reconcile/schedule';
 import { latestReport } from './reconcile/store';
 import { watchWorker, type WatchedWorker } from './watchdog';
@@ -53,9 +54,14 @@ export interface RunningWorkers {
   close(): Promise<void>;
 }
 
-function startWorker<J, V extends StepView>(
+/** Stalls a job may survive (its worker died or lost the lock); one more and it goes ON_HOLD. */
+const MAX_STALLED_COUNT = 5;
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+function startWorker<J, V extends RequestView>(
   queueName: string,
-  step: PipelineStep<J, V>,
+  queueJobs: QueueJobs<J, V>,
   breaker: DbBreaker,
   metrics: Metrics,
   { config, logger, connection, records }: WorkerClients,
@@ -65,7 +71,7 @@ function startWorker<J, V extends StepView>(
   queue.on('error', (error) => {
     logger.warn('queue error', { queue: queueName, error: error.message });
   });
-  const processor = pipelineProcessor(step, {
+  const processor = jobProcessor(queueJobs, {
     records,
     logger,
     breaker,
@@ -73,7 +79,7 @@ function startWorker<J, V extends StepView>(
     pauseQueue: (ms) => queue.rateLimit(ms),
   });
 
-  const requestsOf = requestsParser(step.schema);
+  const requestsOf = requestsParser(queueJobs.schema);
   const create = () => {
     const worker = new Worker(queueName, processor, {
       connection,
@@ -82,18 +88,18 @@ function startWorker<J, V extends StepView>(
       lockDuration: config.worker.lockMs,
       stalledInterval: config.worker.lockMs,
       // Processing is idempotent, so a job whose worker died may safely run again.
-      maxStalledCount: 5,
+      maxStalledCount: MAX_STALLED_COUNT,
       // Per-minute completed/failed counts for `npm run ops -- queues`.
       metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
     });
     worker.on('error', (error) => {
       logger.warn('worker error', { queue: queueName, error: error.message });
     });
-    worker.on('failed', (job, error) => {
+    worker.on('failed', (job) => {
       // Jobs failed outside the processor (stalled too often) still must not vanish.
-      if (job && /stalled/i.test(error.message)) {
+      if (job && stalledTooOften(job, MAX_STALLED_COUNT)) {
         for (const request of requestsOf(job.data) ?? []) {
-          void putOnHold(step, { records, logger, metrics }, queueName, request);
+          void putOnHold(queueJobs, { records, logger, metrics }, queueName, request);
         }
       }
     });
@@ -136,14 +142,14 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
   const started = [
     startWorker(
       CHARGES_QUEUE,
-      chargeStep({ sequelize, balances, charges: createChargesRepository(sequelize) }),
+      chargeJobs({ sequelize, balances, charges: createChargesRepository(sequelize) }),
       breaker,
       metrics,
       clients,
     ),
     startWorker(
       ORDERS_QUEUE,
-      orderStep(
+      orderJobs(
         {
           sequelize,
           balances,
@@ -158,6 +164,15 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
           maxBatch: clients.config.worker.ordersInFlight,
           committed: (orders) => {
             metrics.orderBatchSize.observe(orders);
+          },
+          fellBack: ({ cause, orders, error }) => {
+            metrics.orderBatchFallbacks.inc({ cause });
+            logger.warn(
+              cause === 'duplicate'
+                ? 'order transaction rolled back: an order is already recorded'
+                : 'order transaction rolled back: applying its orders one by one',
+              { cause, orders, error: messageOf(error) },
+            );
           },
         },
       ),

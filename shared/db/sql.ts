@@ -40,7 +40,7 @@ export function sqlErrno(error: unknown): number | undefined {
 }
 
 /** The mysql2 error under Sequelize's wrapper (whose own message is just "Validation error"). */
-function driverError(error: unknown): { errno?: unknown; message?: unknown } | undefined {
+function driverError(error: unknown): { errno?: unknown } | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   return (error as { parent?: object }).parent ?? error;
 }
@@ -49,11 +49,31 @@ export const ER_DUP_ENTRY = 1062;
 export const ER_LOCK_DEADLOCK = 1213;
 export const ER_LOCK_WAIT_TIMEOUT = 1205;
 
-/** Which unique key a duplicate-entry error hit (`orders.PRIMARY`, `orders_user_idempotency`). */
-export function duplicateKeyName(error: unknown): string | undefined {
-  if (sqlErrno(error) !== ER_DUP_ENTRY) return undefined;
-  const message = driverError(error)?.message;
-  return /for key '(?:[^.']+\.)?([^']+)'/.exec(typeof message === 'string' ? message : '')?.[1];
+/**
+ * How an INSERT into a table with unique keys ended: the row is in, or a unique key already
+ * holds its values. Which key, and whose row, is for the caller to look up by the columns it
+ * cares about (by id, by user and idempotency key): the server's message text is not an API.
+ */
+export type InsertOutcome = 'inserted' | 'duplicate';
+
+/**
+ * Runs an INSERT whose duplicate is an expected outcome: a duplicate key (errno 1062) is
+ * returned, every other error thrown. Inside a transaction only the statement is undone; the
+ * caller decides whether the transaction goes on or rolls back.
+ */
+export async function insertUnlessDuplicate(
+  sequelize: Sequelize,
+  sql: string,
+  replacements: unknown[],
+  transaction?: Transaction,
+): Promise<InsertOutcome> {
+  try {
+    await write(sequelize, sql, replacements, transaction);
+    return 'inserted';
+  } catch (error) {
+    if (sqlErrno(error) === ER_DUP_ENTRY) return 'duplicate';
+    throw error;
+  }
 }
 
 /** A Date as DATETIME(3) text in UTC; passing Date objects would drop the milliseconds. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { QueryTypes, UniqueConstraintError } from 'sequelize';
 import { migrate } from '../../shared/db/migrator';
+import { CONSTRAINT, INDEX, TRIGGER } from '../../shared/db/schema-names';
 import { ensureDatabase } from '../../shared/db/sequelize';
 import { uuidv7 } from '../../shared/ids';
 import { createTestContext, type TestContext } from '../harness/context';
@@ -207,5 +208,39 @@ describe('Migrations', () => {
     } finally {
       await ctx.sequelize.query(`DROP DATABASE IF EXISTS \`${name}\``);
     }
+  });
+});
+
+describe('Names shared by the migrations and the code', () => {
+  const names = async (sql: string) =>
+    (await ctx.sequelize.query<{ name: string }>(sql, { type: QueryTypes.SELECT }))
+      .map((row) => row.name)
+      .sort();
+  const sorted = (named: Record<string, string>) => Object.values(named).sort();
+
+  it('When the migrations have run, then every key, constraint and trigger of shared/db/schema-names.ts exists under its name, and there is no other', async () => {
+    expect(
+      await names(
+        `SELECT DISTINCT INDEX_NAME AS name FROM information_schema.STATISTICS
+         WHERE TABLE_SCHEMA = DATABASE() AND INDEX_NAME <> 'PRIMARY'
+           AND TABLE_NAME <> 'schema_migrations'`,
+      ),
+    ).toEqual(sorted(INDEX));
+    expect(
+      await names(
+        // MariaDB adds a CHECK (json_valid(...)) of its own to a JSON column, named after it.
+        `SELECT CONSTRAINT_NAME AS name FROM information_schema.TABLE_CONSTRAINTS tc
+         WHERE TABLE_SCHEMA = DATABASE() AND CONSTRAINT_TYPE IN ('CHECK', 'FOREIGN KEY')
+           AND NOT EXISTS (SELECT 1 FROM information_schema.COLUMNS c
+             WHERE c.TABLE_SCHEMA = tc.TABLE_SCHEMA AND c.TABLE_NAME = tc.TABLE_NAME
+               AND c.COLUMN_NAME = tc.CONSTRAINT_NAME)`,
+      ),
+    ).toEqual(sorted(CONSTRAINT));
+    expect(
+      await names(
+        `SELECT TRIGGER_NAME AS name FROM information_schema.TRIGGERS
+         WHERE TRIGGER_SCHEMA = DATABASE()`,
+      ),
+    ).toEqual(sorted(TRIGGER));
   });
 });

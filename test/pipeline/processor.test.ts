@@ -10,14 +10,14 @@ import type { JobPayload } from '../../shared/queues/batch';
 import { createRedis } from '../../shared/redis';
 import { breakerSettings, createDbBreaker } from '../../shared/resilience/breaker';
 import { createRequestRecords, type RequestRecords } from '../../shared/requests/records';
-import { pipelineProcessor, type PipelineStep } from '../../workers/pipeline';
+import { jobProcessor, type QueueJobs } from '../../workers/jobs/processor';
 import { testRedisUrl } from '../harness/env';
 import { eventually } from '../harness/wait';
 
 /**
- * The processor around every pipeline step, given a batch job (the requests one API process
- * accepted together): each request succeeds or fails on its own. The step is a stand-in so
- * that one chosen request can fail; BullMQ and the Redis status records are real.
+ * The processor of the charges and orders queues, given a batch job (the requests one API
+ * process accepted together): each request succeeds or fails on its own. The queue's jobs are
+ * a stand-in so that one chosen request can fail; BullMQ and the Redis status records are real.
  */
 interface Request {
   id: string;
@@ -50,11 +50,11 @@ afterAll(async () => {
   await redis.quit();
 });
 
-/** A queue and a worker running `pipelineProcessor` over a step whose `apply` is `apply`. */
+/** A queue and a worker running `jobProcessor` over stand-in jobs whose `apply` is `apply`. */
 function start(name: string, apply: (request: Request) => View) {
   const applied: string[] = [];
   const onHold: string[] = [];
-  const step: PipelineStep<Request, View> = {
+  const queueJobs: QueueJobs<Request, View> = {
     kind: 'order',
     schema: requestSchema,
     idOf: (r) => r.id,
@@ -81,7 +81,7 @@ function start(name: string, apply: (request: Request) => View) {
   });
   const worker = new Worker(
     name,
-    pipelineProcessor(step, {
+    jobProcessor(queueJobs, {
       records,
       logger,
       breaker,
@@ -102,7 +102,7 @@ function start(name: string, apply: (request: Request) => View) {
 const request = (id: string): Request => ({ id, userId: 1, acceptedAt: new Date().toISOString() });
 const statusOf = async (id: string) => (await records.get('order', id))?.status;
 
-describe('A batch job in the pipeline processor', () => {
+describe('A batch job in the charges and orders processor', () => {
   it('When one request of a batch keeps failing for an infrastructure reason, then the others are final, the job is retried, and only that one goes ON_HOLD', async () => {
     const ids = ['a-ok', 'b-broken', 'c-ok'].map((s) => `${s}-${randomBytes(3).toString('hex')}`);
     const [ok1, broken, ok2] = ids as [string, string, string];

@@ -14,7 +14,7 @@ import {
 } from '../../shared/queues/events';
 import type { DbBreaker } from '../../shared/resilience/breaker';
 import { watchWorker, type WatchedWorker } from '../watchdog';
-import { eventProcessor } from './handler';
+import { eventProcessor } from './processor';
 import { createPlatformClient } from './platform';
 import { createEventRelay, type EventRelay } from './relay';
 import { startSweeper, type Sweeper } from './sweeper';

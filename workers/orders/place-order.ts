@@ -7,30 +7,12 @@ import type {
   OrdersRepository,
 } from '../../shared/db/repositories/orders';
 import type { StockRepository } from '../../shared/db/repositories/stock';
-import { duplicateKeyName } from '../../shared/db/sql';
 import { inTransaction } from '../../shared/db/transaction';
-import { uuidv7 } from '../../shared/ids';
-import { ORDER_PAID, type OrderPaidPayload } from '../../shared/order-events';
+import { isDatabaseUnavailable } from '../../shared/infra-errors';
 import type { OrderJob } from '../../shared/queues/orders';
 import type { OrderView } from '../../shared/views';
-
-export type OrderFailureCode = 'INSUFFICIENT_STOCK' | 'INSUFFICIENT_BALANCE' | 'PRODUCT_NOT_FOUND';
-
-/**
- * A business rule refused the order. Thrown inside the transaction to roll it back; the order
- * then ends FAILED with {@link code} and is never retried.
- */
-export class OrderRejected extends Error {
-  constructor(
-    readonly code: OrderFailureCode,
-    /** Items with the prices known when the order was refused (null where unknown). */
-    readonly items: OrderItemRecord[],
-    readonly totalAmount: number | null,
-  ) {
-    super(code);
-    this.name = 'OrderRejected';
-  }
-}
+import { decideOrders } from './decide-orders';
+import { failedRecord, failedView, ledgerEntry, paidRecords } from './order-rows';
 
 export interface PlaceOrderDeps {
   sequelize: Sequelize;
@@ -47,210 +29,203 @@ export interface PlaceOrderDeps {
 }
 
 /**
- * Applies an accepted order exactly once, all or nothing: takes every item's stock, debits the
- * total, records the order, its items, the ledger row and the order.paid event in one
- * transaction. Returns the order's final view.
- *
- * Delivered twice, it changes nothing the second time: the order's primary key (and the
- * ledger's and outbox's unique keys) refuse a second insert, which rolls the attempt back.
+ * Why a transaction of orders rolled back instead of committing (not an outage, which fails
+ * every order alike and is left to the job processor):
+ * - `duplicate`: a unique key already held one of its orders — a redelivery, an ON_HOLD
+ *   placeholder, an idempotency key whose Redis record was lost. Those orders take the
+ *   recorded outcome (a placeholder is replaced), the others are applied again together.
+ * - `error`: anything else, such as a row the database refuses. Each order is then applied
+ *   alone, so the order at fault fails only itself.
  */
-export async function placeOrder(deps: PlaceOrderDeps, job: OrderJob): Promise<OrderView> {
-  // Ascending product id: concurrent orders lock rows in one global order, so never deadlock.
-  const items = [...job.items].sort((a, b) => a.productId - b.productId);
-  let paid: { view: OrderView; eventId: string };
-  try {
-    paid = await inTransaction(deps.sequelize, (tx) => payInTransaction(deps, tx, job, items));
-  } catch (error) {
-    if (error instanceof OrderRejected) return recordFailure(deps, job, error);
-    return resolveDuplicate(deps, job, error, () => placeOrder(deps, job));
-  }
-  deps.eventRecorded?.(paid.eventId);
-  return paid.view;
+export type BatchFallbackCause = 'duplicate' | 'error';
+
+export interface BatchFallback {
+  cause: BatchFallbackCause;
+  /** Orders in the transaction that rolled back. */
+  orders: number;
+  /** What rolled it back. */
+  error: unknown;
 }
 
-export async function payInTransaction(
-  deps: PlaceOrderDeps,
-  tx: Transaction,
-  job: OrderJob,
-  items: OrderJob['items'],
-): Promise<{ view: OrderView; eventId: string }> {
-  for (const item of items) {
-    if (!(await deps.stock.take(tx, item.productId, item.quantity))) {
-      const found = await deps.stock.exists(tx, item.productId);
-      throw new OrderRejected(
-        found ? 'INSUFFICIENT_STOCK' : 'PRODUCT_NOT_FOUND',
-        items.map((i) => ({ ...i, unitPrice: null })),
-        null,
-      );
-    }
-  }
-
-  const prices = await deps.stock.pricesOf(
-    tx,
-    items.map((i) => i.productId),
-  );
-  const priced = items.map((i) => ({ ...i, unitPrice: prices.get(i.productId) ?? 0 }));
-  const total = priced.reduce((sum, i) => sum + i.unitPrice * i.quantity, 0);
-
-  let balanceAfter: number | null = null;
-  if (total > 0) {
-    balanceAfter = await deps.balances.debit(tx, job.userId, total);
-    if (balanceAfter === null) throw new OrderRejected('INSUFFICIENT_BALANCE', priced, total);
-  }
-
-  const paid = paidRecords(job, priced, total, new Date());
-  await deps.orders.insert(tx, paid.order, priced);
-  if (balanceAfter !== null) {
-    await deps.balances.recordLedger(tx, ledgerEntry(job, total, balanceAfter));
-  }
-  await deps.events.record(tx, paid.event);
-  return { view: paid.view, eventId: paid.event.id };
+/** What the group commit reports (metrics, logs); every hook must return at once, never throw. */
+export interface PlaceOrdersHooks {
+  /** Told the number of orders of every order transaction that commits. */
+  committed?(orders: number): void;
+  /** Told every time a transaction of orders rolls back and they are applied another way. */
+  fellBack?(fallback: BatchFallback): void;
 }
 
-export type PricedItem = OrderJob['items'][number] & { unitPrice: number };
-
-/** The rows a paid order writes (order, outbox event) and the view clients then see. */
-export function paidRecords(
-  job: OrderJob,
-  priced: readonly PricedItem[],
-  total: number,
-  paidAt: Date,
-): { order: NewOrder; event: NewEvent; view: OrderView } {
-  const items = priced.map((i) => ({ ...i, subtotal: i.unitPrice * i.quantity }));
-  const order: NewOrder = {
-    id: job.orderId,
-    userId: job.userId,
-    status: 'PAID',
-    totalAmount: total,
-    failureCode: null,
-    idempotencyKey: job.idempotencyKey,
-    requestId: job.requestId ?? null,
-    createdAt: new Date(job.acceptedAt),
-    paidAt,
-    updatedAt: paidAt,
-  };
-  const payload: OrderPaidPayload = {
-    orderId: job.orderId,
-    userId: job.userId,
-    items,
-    totalAmount: total,
-    paidAt: paidAt.toISOString(),
-  };
-  const view: OrderView = {
-    orderId: job.orderId,
-    userId: job.userId,
-    status: 'PAID',
-    items,
-    totalAmount: total,
-    failureCode: null,
-    createdAt: job.acceptedAt,
-    paidAt: paidAt.toISOString(),
-    updatedAt: paidAt.toISOString(),
-  };
-  const event: NewEvent = {
-    id: uuidv7(),
-    orderId: job.orderId,
-    type: ORDER_PAID,
-    occurredAt: paidAt,
-    payload,
-  };
-  return { order, event, view };
+/** An order of the transaction is already recorded: roll back, then see which and whose. */
+class AlreadyRecorded extends Error {
+  constructor() {
+    super('a unique key of orders already holds one of the orders');
+    this.name = 'AlreadyRecorded';
+  }
 }
 
-/** The ledger row of an order's debit. */
-export function ledgerEntry(job: OrderJob, total: number, balanceAfter: number): LedgerEntry {
-  return {
-    userId: job.userId,
-    sourceType: 'order',
-    sourceId: job.orderId,
-    delta: -total,
-    balanceAfter,
-  };
-}
+/** Lookups after a duplicate before giving up: a conflict nobody holds any more is retried. */
+const MAX_ROUNDS = 3;
 
-async function recordFailure(
+type Outcome = PromiseSettledResult<OrderView>;
+
+/**
+ * Applies an accepted order exactly once and returns its final view: the orders' rule
+ * ({@link placeOrders}) over a batch of one.
+ */
+export async function placeOrder(
   deps: PlaceOrderDeps,
   job: OrderJob,
-  rejection: OrderRejected,
+  hooks: PlaceOrdersHooks = {},
 ): Promise<OrderView> {
-  const failedAt = new Date();
-  try {
-    await inTransaction(deps.sequelize, (tx) => insertFailure(deps, tx, job, rejection, failedAt));
-  } catch (error) {
-    return resolveDuplicate(deps, job, error, () => recordFailure(deps, job, rejection));
-  }
-  return failedView(job, rejection, failedAt);
-}
-
-/** Records a refused order as FAILED (items with the prices known when it was refused). */
-export async function insertFailure(
-  deps: PlaceOrderDeps,
-  tx: Transaction,
-  job: OrderJob,
-  rejection: OrderRejected,
-  failedAt: Date,
-): Promise<void> {
-  await deps.orders.insert(tx, failedRecord(job, rejection, failedAt), rejection.items);
-}
-
-/** The order row of a refused order. */
-export function failedRecord(job: OrderJob, rejection: OrderRejected, failedAt: Date): NewOrder {
-  return {
-    id: job.orderId,
-    userId: job.userId,
-    status: 'FAILED',
-    totalAmount: rejection.totalAmount,
-    failureCode: rejection.code,
-    idempotencyKey: job.idempotencyKey,
-    requestId: job.requestId ?? null,
-    createdAt: new Date(job.acceptedAt),
-    paidAt: null,
-    updatedAt: failedAt,
-  };
-}
-
-export function failedView(job: OrderJob, rejection: OrderRejected, failedAt: Date): OrderView {
-  return {
-    orderId: job.orderId,
-    userId: job.userId,
-    status: 'FAILED',
-    items: rejection.items.map((i) => ({
-      ...i,
-      subtotal: i.unitPrice === null ? null : i.unitPrice * i.quantity,
-    })),
-    totalAmount: rejection.totalAmount,
-    failureCode: rejection.code,
-    createdAt: job.acceptedAt,
-    paidAt: null,
-    updatedAt: failedAt.toISOString(),
-  };
+  const [outcome] = await placeOrders(deps, [job], hooks);
+  if (outcome?.status === 'fulfilled') return outcome.value;
+  throw outcome?.reason;
 }
 
 /**
- * The order could not be inserted because a row already holds its id or its idempotency key:
- * - the same order, final: an earlier delivery applied it — return that outcome, change nothing;
- * - the same order, ON_HOLD placeholder: drop the placeholder and apply the order (`retry`);
- * - another order with this user's idempotency key (its Redis record was lost): this is a
- *   duplicate request, so it resolves to the first order and applies nothing.
+ * Applies accepted orders exactly once, all in ONE transaction of about ten statements however
+ * many there are: lock the products and users they name (ascending id, as every writer locks),
+ * decide each order in turn by {@link decideOrders}, then write orders, items, stock, balances,
+ * ledger and outbox rows one multi-row statement each. The batch pays for one commit and one
+ * lock of a hot product's row (what that buys: load/REPORT.md); each order still succeeds or
+ * is refused on its own, and a refused order is recorded FAILED and changes nothing.
+ *
+ * Outcomes, one per job in the jobs' order: the final view (FAILED included), or the error of
+ * an order that could not be applied (an outage fails them all alike).
+ *
+ * Exactly once: an order repeated in the batch (same id, or same user and idempotency key)
+ * takes the outcome of its first occurrence; one a unique key already holds rolls the
+ * transaction back and takes the recorded outcome ({@link BatchFallbackCause}).
  */
-async function resolveDuplicate(
+export async function placeOrders(
   deps: PlaceOrderDeps,
-  job: OrderJob,
-  error: unknown,
-  retry: () => Promise<OrderView>,
-): Promise<OrderView> {
-  const key = duplicateKeyName(error);
-  if (key === 'PRIMARY') {
-    const existing = await deps.orders.findView(job.orderId);
-    if (existing?.status === 'ON_HOLD') {
-      await inTransaction(deps.sequelize, (tx) => deps.orders.deleteOnHold(tx, job.orderId));
-      return retry();
-    }
-    if (existing) return existing;
-  }
-  if (key === 'orders_user_idempotency') {
-    const first = await deps.orders.findViewByIdempotencyKey(job.userId, job.idempotencyKey);
+  jobs: readonly OrderJob[],
+  hooks: PlaceOrdersHooks = {},
+): Promise<Outcome[]> {
+  const firsts: OrderJob[] = [];
+  const firstOf = new Map<string, OrderJob>();
+  const followed = jobs.map((job) => {
+    const key = `${String(job.userId)}:${job.idempotencyKey}`;
+    const first = firstOf.get(job.orderId) ?? firstOf.get(key);
     if (first) return first;
+    firstOf.set(job.orderId, job).set(key, job);
+    firsts.push(job);
+    return job;
+  });
+  const outcomes = await placeDistinct(deps, firsts, hooks);
+  return followed.map(
+    (job) =>
+      outcomes.get(job.orderId) ?? { status: 'rejected', reason: new Error('order not applied') },
+  );
+}
+
+/** {@link placeOrders} for orders that are all distinct; outcomes by order id. */
+async function placeDistinct(
+  deps: PlaceOrderDeps,
+  jobs: readonly OrderJob[],
+  hooks: PlaceOrdersHooks,
+): Promise<Map<string, Outcome>> {
+  const outcomes = new Map<string, Outcome>();
+  const fail = (list: readonly OrderJob[], reason: unknown) => {
+    for (const job of list) outcomes.set(job.orderId, { status: 'rejected', reason });
+    return outcomes;
+  };
+  let pending = [...jobs];
+  const replacing = new Set<string>();
+  for (let round = 1; ; round++) {
+    let decided;
+    try {
+      decided = await inTransaction(deps.sequelize, (tx) =>
+        decideAndWrite(deps, tx, pending, replacing),
+      );
+    } catch (error) {
+      if (error instanceof AlreadyRecorded) {
+        hooks.fellBack?.({ cause: 'duplicate', orders: pending.length, error });
+      } else if (pending.length === 1 || isDatabaseUnavailable(error)) {
+        // Alone, the error is the order's own; an outage fails every order alike, and retrying
+        // each alone would knock on a dead database once per order.
+        return fail(pending, error);
+      } else {
+        hooks.fellBack?.({ cause: 'error', orders: pending.length, error });
+        const alone = await Promise.all(pending.map((job) => placeDistinct(deps, [job], hooks)));
+        for (const each of alone) for (const [id, outcome] of each) outcomes.set(id, outcome);
+        return outcomes;
+      }
+    }
+    if (decided) {
+      hooks.committed?.(pending.length);
+      for (const { job, view, eventId } of decided) {
+        if (eventId) deps.eventRecorded?.(eventId);
+        outcomes.set(job.orderId, { status: 'fulfilled', value: view });
+      }
+      return outcomes;
+    }
+
+    // Rolled back on a duplicate: the recorded rows say which orders and whose.
+    let recorded;
+    try {
+      recorded = await deps.orders.findRecorded(pending);
+    } catch (error) {
+      return fail(pending, error);
+    }
+    for (const job of pending) {
+      const found = recorded.get(job.orderId);
+      if (!found) continue;
+      // The order's own placeholder: this delivery records it for real, in the next round.
+      if (found.heldBy === 'id' && found.view.status === 'ON_HOLD') replacing.add(job.orderId);
+      else outcomes.set(job.orderId, { status: 'fulfilled', value: found.view });
+    }
+    pending = pending.filter((job) => !outcomes.has(job.orderId));
+    if (pending.length === 0) return outcomes;
+    if (round >= MAX_ROUNDS) {
+      return fail(pending, new Error('a unique key kept refusing orders no recorded order holds'));
+    }
   }
-  throw error;
+}
+
+/** The transaction of a batch: lock, decide, write. Throws {@link AlreadyRecorded} on a duplicate. */
+async function decideAndWrite(
+  deps: PlaceOrderDeps,
+  tx: Transaction,
+  jobs: readonly OrderJob[],
+  replacing: ReadonlySet<string>,
+): Promise<{ job: OrderJob; view: OrderView; eventId: string | null }[]> {
+  const ascending = (ids: Iterable<number>) => [...new Set(ids)].sort((a, b) => a - b);
+  const locked = await deps.stock.lockForOrders(
+    tx,
+    ascending(jobs.flatMap((j) => j.items.map((i) => i.productId))),
+    ascending(jobs.map((j) => j.userId)),
+  );
+  await deps.orders.deleteOnHold(
+    tx,
+    jobs.filter((j) => replacing.has(j.orderId)).map((j) => j.orderId),
+  );
+  const decisions = decideOrders(jobs, locked);
+
+  const now = new Date();
+  const rows: { order: NewOrder; items: OrderItemRecord[] }[] = [];
+  const ledger: LedgerEntry[] = [];
+  const events: NewEvent[] = [];
+  const decided = decisions.orders.map((decision) => {
+    const { job } = decision;
+    if ('refused' in decision) {
+      rows.push({ order: failedRecord(job, decision.refused, now), items: decision.refused.items });
+      return { job, view: failedView(job, decision.refused, now), eventId: null };
+    }
+    const { items, total, balanceAfter } = decision.paid;
+    const paid = paidRecords(job, items, total, now);
+    rows.push({ order: paid.order, items });
+    if (balanceAfter !== null) ledger.push(ledgerEntry(job, total, balanceAfter));
+    events.push(paid.event);
+    return { job, view: paid.view, eventId: paid.event.id };
+  });
+
+  // First: a duplicate (the common reason to roll back) is found before anything else is written.
+  if ((await deps.orders.insertMany(tx, rows)) === 'duplicate') throw new AlreadyRecorded();
+  const taken = await deps.stock.takeLocked(tx, decisions.takes);
+  const debited = taken && (await deps.balances.debitLocked(tx, decisions.debits));
+  if (!debited) throw new Error('a locked stock or balance changed under the decision');
+  await deps.balances.recordLedgerMany(tx, ledger);
+  await deps.events.recordMany(tx, events);
+  return decided;
 }

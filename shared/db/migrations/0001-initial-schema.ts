@@ -1,4 +1,5 @@
 import type { Migration } from '../migrator';
+import { CONSTRAINT, INDEX, TRIGGER } from '../schema-names';
 
 /**
  * The whole product's schema. Table and column names in the contract (products, orders,
@@ -15,7 +16,7 @@ const up: Migration = async ({ context: sequelize }) => {
       created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
       updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
       PRIMARY KEY (id),
-      CONSTRAINT users_balance_range CHECK (balance >= 0 AND balance <= 1000000000000)
+      CONSTRAINT ${CONSTRAINT.usersBalanceRange} CHECK (balance >= 0 AND balance <= 1000000000000)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`);
 
   await run(`
@@ -30,10 +31,10 @@ const up: Migration = async ({ context: sequelize }) => {
       created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
       updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
       PRIMARY KEY (id),
-      KEY products_updated_at (updated_at),
-      CONSTRAINT products_price_range CHECK (price >= 0 AND price <= 1000000000000),
-      CONSTRAINT products_stock_nonnegative CHECK (stock >= 0),
-      CONSTRAINT products_sold_nonnegative CHECK (sold_quantity >= 0)
+      KEY ${INDEX.productsUpdatedAt} (updated_at),
+      CONSTRAINT ${CONSTRAINT.productsPriceRange} CHECK (price >= 0 AND price <= 1000000000000),
+      CONSTRAINT ${CONSTRAINT.productsStockNonnegative} CHECK (stock >= 0),
+      CONSTRAINT ${CONSTRAINT.productsSoldNonnegative} CHECK (sold_quantity >= 0)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`);
 
   // stock_received = initial stock + every restock, however it was made (API, SQL console):
@@ -41,10 +42,10 @@ const up: Migration = async ({ context: sequelize }) => {
   // Order workers move stock and sold_quantity together, so the conservation invariant
   // stock = stock_received - SUM(quantity of PAID order items) can be checked at any time.
   await run(`
-    CREATE TRIGGER products_stock_received_on_insert BEFORE INSERT ON products FOR EACH ROW
+    CREATE TRIGGER ${TRIGGER.productsStockReceivedOnInsert} BEFORE INSERT ON products FOR EACH ROW
       SET NEW.stock_received = NEW.stock + NEW.sold_quantity`);
   await run(`
-    CREATE TRIGGER products_stock_received_on_update BEFORE UPDATE ON products FOR EACH ROW
+    CREATE TRIGGER ${TRIGGER.productsStockReceivedOnUpdate} BEFORE UPDATE ON products FOR EACH ROW
       SET NEW.stock_received = OLD.stock_received
         + (NEW.stock - OLD.stock) + (NEW.sold_quantity - OLD.sold_quantity)`);
 
@@ -62,10 +63,10 @@ const up: Migration = async ({ context: sequelize }) => {
       completed_at DATETIME(3) NULL,
       updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
       PRIMARY KEY (id),
-      UNIQUE KEY charges_user_idempotency (user_id, idempotency_key),
-      KEY charges_status_created (status, created_at),
-      CONSTRAINT charges_amount_range CHECK (amount BETWEEN 1 AND 10000000),
-      CONSTRAINT charges_status_known
+      UNIQUE KEY ${INDEX.chargesUserIdempotency} (user_id, idempotency_key),
+      KEY ${INDEX.chargesStatusCreated} (status, created_at),
+      CONSTRAINT ${CONSTRAINT.chargesAmountRange} CHECK (amount BETWEEN 1 AND 10000000),
+      CONSTRAINT ${CONSTRAINT.chargesStatusKnown}
         CHECK (status IN ('PENDING', 'PROCESSING', 'COMPLETED', 'FAILED', 'ON_HOLD'))
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`);
 
@@ -82,11 +83,11 @@ const up: Migration = async ({ context: sequelize }) => {
       paid_at DATETIME(3) NULL,
       updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
       PRIMARY KEY (id),
-      UNIQUE KEY orders_user_idempotency (user_id, idempotency_key),
-      KEY orders_user_created (user_id, created_at, id),
-      KEY orders_status_paid (status, paid_at),
-      CONSTRAINT orders_total_nonnegative CHECK (total_amount IS NULL OR total_amount >= 0),
-      CONSTRAINT orders_status_known
+      UNIQUE KEY ${INDEX.ordersUserIdempotency} (user_id, idempotency_key),
+      KEY ${INDEX.ordersUserCreated} (user_id, created_at, id),
+      KEY ${INDEX.ordersStatusPaid} (status, paid_at),
+      CONSTRAINT ${CONSTRAINT.ordersTotalNonnegative} CHECK (total_amount IS NULL OR total_amount >= 0),
+      CONSTRAINT ${CONSTRAINT.ordersStatusKnown}
         CHECK (status IN ('PENDING', 'PROCESSING', 'PAID', 'FAILED', 'ON_HOLD'))
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`);
 
@@ -97,9 +98,9 @@ const up: Migration = async ({ context: sequelize }) => {
       quantity INT NOT NULL,
       unit_price BIGINT NULL,
       PRIMARY KEY (order_id, product_id),
-      KEY order_items_product (product_id),
-      CONSTRAINT order_items_order FOREIGN KEY (order_id) REFERENCES orders (id) ON DELETE CASCADE,
-      CONSTRAINT order_items_quantity_range CHECK (quantity BETWEEN 1 AND 100)
+      KEY ${INDEX.orderItemsProduct} (product_id),
+      CONSTRAINT ${CONSTRAINT.orderItemsOrder} FOREIGN KEY (order_id) REFERENCES orders (id) ON DELETE CASCADE,
+      CONSTRAINT ${CONSTRAINT.orderItemsQuantityRange} CHECK (quantity BETWEEN 1 AND 100)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`);
 
   await run(`
@@ -112,10 +113,10 @@ const up: Migration = async ({ context: sequelize }) => {
       balance_after BIGINT NOT NULL,
       created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
       PRIMARY KEY (id),
-      UNIQUE KEY balance_ledger_source (source_type, source_id),
-      KEY balance_ledger_user (user_id, id),
-      CONSTRAINT balance_ledger_source_known CHECK (source_type IN ('charge', 'order')),
-      CONSTRAINT balance_ledger_after_nonnegative CHECK (balance_after >= 0)
+      UNIQUE KEY ${INDEX.balanceLedgerSource} (source_type, source_id),
+      KEY ${INDEX.balanceLedgerUser} (user_id, id),
+      CONSTRAINT ${CONSTRAINT.balanceLedgerSourceKnown} CHECK (source_type IN ('charge', 'order')),
+      CONSTRAINT ${CONSTRAINT.balanceLedgerAfterNonnegative} CHECK (balance_after >= 0)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`);
 
   await run(`
@@ -132,9 +133,9 @@ const up: Migration = async ({ context: sequelize }) => {
       delivered_at DATETIME(3) NULL,
       updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
       PRIMARY KEY (id),
-      UNIQUE KEY order_events_order_type (order_id, type),
-      KEY order_events_status_occurred (status, occurred_at),
-      CONSTRAINT order_events_status_known CHECK (status IN ('PENDING', 'DELIVERED', 'DEAD'))
+      UNIQUE KEY ${INDEX.orderEventsOrderType} (order_id, type),
+      KEY ${INDEX.orderEventsStatusOccurred} (status, occurred_at),
+      CONSTRAINT ${CONSTRAINT.orderEventsStatusKnown} CHECK (status IN ('PENDING', 'DELIVERED', 'DEAD'))
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`);
 };
 

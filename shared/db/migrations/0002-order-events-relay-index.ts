@@ -1,4 +1,5 @@
 import type { Migration } from '../migrator';
+import { INDEX } from '../schema-names';
 
 /**
  * The sweeper looks for PENDING events the queue may not know about (`enqueued_at` NULL or old).
@@ -7,12 +8,12 @@ import type { Migration } from '../migrator';
  */
 const up: Migration = async ({ context: sequelize }) => {
   await sequelize.query(
-    'ALTER TABLE order_events ADD KEY order_events_status_enqueued (status, enqueued_at, occurred_at)',
+    `ALTER TABLE order_events ADD KEY ${INDEX.orderEventsStatusEnqueued} (status, enqueued_at, occurred_at)`,
   );
 };
 
 const down: Migration = async ({ context: sequelize }) => {
-  await sequelize.query('ALTER TABLE order_events DROP KEY order_events_status_enqueued');
+  await sequelize.query(`ALTER TABLE order_events DROP KEY ${INDEX.orderEventsStatusEnqueued}`);
 };
 
 export const migration = { name: '0002-order-events-relay-index', up, down };

@@ -1,5 +1,5 @@
 import type { Sequelize, Transaction } from 'sequelize';
-import { select, write } from '../sql';
+import { write } from '../sql';
 
 /** The most a balance may hold (contract: BALANCE_LIMIT_EXCEEDED beyond it). */
 export const BALANCE_LIMIT = 1_000_000_000_000;
@@ -43,17 +43,6 @@ export function createBalancesRepository(sequelize: Sequelize) {
       return result.affectedRows === 1 ? result.insertId : null;
     },
 
-    /** Subtracts `amount` if the balance covers it; returns the new balance or null. */
-    async debit(tx: Transaction, userId: number, amount: number): Promise<number | null> {
-      const result = await write(
-        sequelize,
-        'UPDATE users SET balance = LAST_INSERT_ID(balance - ?) WHERE id = ? AND balance >= ?',
-        [amount, userId, amount],
-        tx,
-      );
-      return result.affectedRows === 1 ? result.insertId : null;
-    },
-
     /** One row per balance change; unique per source, so a change is recorded only once. */
     async recordLedger(tx: Transaction, entry: LedgerEntry): Promise<void> {
       await recordLedgerMany(tx, [entry]);
@@ -62,34 +51,22 @@ export function createBalancesRepository(sequelize: Sequelize) {
     recordLedgerMany,
 
     /**
-     * Locks these users' rows (ascending id, the order every writer locks in) and returns their
-     * balances; a user without a row has no entry.
-     */
-    async lockBalances(tx: Transaction, userIds: readonly number[]): Promise<Map<number, number>> {
-      if (userIds.length === 0) return new Map();
-      const rows = await select<{ id: number; balance: number }>(
-        sequelize,
-        'SELECT id, balance FROM users WHERE id IN (?) ORDER BY id FOR UPDATE',
-        [userIds],
-        tx,
-      );
-      return new Map(rows.map((row) => [row.id, row.balance]));
-    },
-
-    /**
      * Subtracts each amount from a row this transaction has locked and checked: one statement
-     * for the batch. The CHECK constraint (balance >= 0) still refuses any mistake.
+     * for the batch. The condition (`balance >= amount`) still guards the write: false means
+     * some balance was lower than the decision assumed, and the caller must roll back (the
+     * CHECK constraint, balance >= 0, refuses the mistake regardless).
      */
-    async debitLocked(tx: Transaction, amounts: ReadonlyMap<number, number>): Promise<void> {
-      if (amounts.size === 0) return;
+    async debitLocked(tx: Transaction, amounts: ReadonlyMap<number, number>): Promise<boolean> {
+      if (amounts.size === 0) return true;
       const cases = [...amounts].flatMap(([id, amount]) => [id, amount]);
-      await write(
+      const byId = `CASE id ${'WHEN ? THEN ? '.repeat(amounts.size)}END`;
+      const result = await write(
         sequelize,
-        `UPDATE users SET balance = balance - CASE id ${'WHEN ? THEN ? '.repeat(amounts.size)}END
-         WHERE id IN (?)`,
-        [...cases, [...amounts.keys()]],
+        `UPDATE users SET balance = balance - ${byId} WHERE id IN (?) AND balance >= ${byId}`,
+        [...cases, [...amounts.keys()], ...cases],
         tx,
       );
+      return result.affectedRows === amounts.size;
     },
   };
 }

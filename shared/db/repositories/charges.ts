@@ -1,7 +1,14 @@
 import type { Sequelize, Transaction } from 'sequelize';
 import type { ChargeJob } from '../../queues/charges';
 import type { ChargeStatus, ChargeView } from '../../views';
-import { select, sqlDateTime, sqlDateTimeOrNull, write } from '../sql';
+import {
+  insertUnlessDuplicate,
+  select,
+  sqlDateTime,
+  sqlDateTimeOrNull,
+  write,
+  type InsertOutcome,
+} from '../sql';
 
 export interface NewCharge {
   id: string;
@@ -18,6 +25,16 @@ export interface NewCharge {
 
 /** A charge row as read back (the request's key and id stay in the table). */
 type ChargeRecord = Omit<NewCharge, 'idempotencyKey' | 'requestId'>;
+
+/**
+ * The recorded charge that a unique key holds against a request: the request's own charge id
+ * (`id`: a redelivery, an ON_HOLD placeholder) or, under another id, the user's idempotency key
+ * (`idempotency-key`: the request repeats one whose Redis record was lost).
+ */
+export interface RecordedCharge {
+  heldBy: 'id' | 'idempotency-key';
+  view: ChargeView;
+}
 
 const CHARGE_COLUMNS = `id, user_id AS userId, amount, status, failure_code AS failureCode,
   balance_after AS balanceAfter, created_at AS createdAt, completed_at AS completedAt`;
@@ -51,8 +68,9 @@ export function createChargesRepository(sequelize: Sequelize) {
   }
 
   return {
-    async insert(tx: Transaction, charge: NewCharge): Promise<void> {
-      await write(
+    /** `duplicate` when a unique key (the id, or the user's idempotency key) holds it already. */
+    insert(tx: Transaction, charge: NewCharge): Promise<InsertOutcome> {
+      return insertUnlessDuplicate(
         sequelize,
         `INSERT INTO charges (id, user_id, amount, status, failure_code, balance_after,
            idempotency_key, request_id, created_at, completed_at)
@@ -71,6 +89,28 @@ export function createChargesRepository(sequelize: Sequelize) {
         ],
         tx,
       );
+    },
+
+    /**
+     * The recorded charge a unique key holds against this request: its own id first, else the
+     * user's idempotency key; null if neither. Read after the failed transaction, so it sees the
+     * committed row that refused the insert.
+     */
+    async findRecorded(request: {
+      chargeId: string;
+      userId: number;
+      idempotencyKey: string;
+    }): Promise<RecordedCharge | null> {
+      const rows = await select<ChargeRecord & { idempotencyKey: string }>(
+        sequelize,
+        `SELECT ${CHARGE_COLUMNS}, idempotency_key AS idempotencyKey FROM charges
+         WHERE id = ? OR (user_id = ? AND idempotency_key = ?)`,
+        [request.chargeId, request.userId, request.idempotencyKey],
+      );
+      const own = rows.find((row) => row.id === request.chargeId);
+      if (own) return { heldBy: 'id', view: toChargeView(own) };
+      const [byKey] = rows;
+      return byKey ? { heldBy: 'idempotency-key', view: toChargeView(byKey) } : null;
     },
 
     async deleteOnHold(tx: Transaction, id: string): Promise<void> {
@@ -97,14 +137,6 @@ export function createChargesRepository(sequelize: Sequelize) {
 
     findView(id: string, tx?: Transaction): Promise<ChargeView | null> {
       return viewWhere('id = ?', [id], tx);
-    },
-
-    findViewByIdempotencyKey(
-      userId: number,
-      key: string,
-      tx?: Transaction,
-    ): Promise<ChargeView | null> {
-      return viewWhere('user_id = ? AND idempotency_key = ?', [userId, key], tx);
     },
   };
 }

@@ -1,7 +1,14 @@
 import type { Sequelize, Transaction } from 'sequelize';
 import type { OrderJob } from '../../queues/orders';
 import type { OrderStatus, OrderView } from '../../views';
-import { select, sqlDateTime, sqlDateTimeOrNull, write } from '../sql';
+import {
+  insertUnlessDuplicate,
+  select,
+  sqlDateTime,
+  sqlDateTimeOrNull,
+  write,
+  type InsertOutcome,
+} from '../sql';
 
 export interface OrderRecord {
   id: string;
@@ -24,6 +31,23 @@ export interface OrderItemRecord {
 
 /** A row to insert: every column the repository writes (updatedAt = when this state was reached). */
 export type NewOrder = OrderRecord;
+
+/**
+ * A recorded order that a unique key holds against a request: the request's own order id
+ * (`id`: a redelivery, an ON_HOLD placeholder) or, under another id, the user's idempotency key
+ * (`idempotency-key`: the request repeats one whose Redis record was lost).
+ */
+export interface RecordedOrder {
+  heldBy: 'id' | 'idempotency-key';
+  view: OrderView;
+}
+
+/** What identifies an order request to the table's unique keys. */
+export interface OrderKeys {
+  orderId: string;
+  userId: number;
+  idempotencyKey: string;
+}
 
 /** Keyset position in a user's orders, newest first. */
 export interface OrderCursor {
@@ -89,13 +113,17 @@ export function createOrdersRepository(sequelize: Sequelize) {
     return toOrderView(order, (await itemsOf([order.id], tx)).get(order.id) ?? []);
   }
 
-  /** Orders with their items, in two multi-row statements (group commit writes a batch). */
+  /**
+   * Orders with their items, in two multi-row statements (group commit writes a batch).
+   * `duplicate` when a unique key (the id, or the user's idempotency key) already holds one of
+   * the orders: nothing of the batch is written then, and {@link findRecorded} says which.
+   */
   async function insertMany(
     tx: Transaction,
     rows: readonly { order: NewOrder; items: readonly OrderItemRecord[] }[],
-  ): Promise<void> {
-    if (rows.length === 0) return;
-    await write(
+  ): Promise<InsertOutcome> {
+    if (rows.length === 0) return 'inserted';
+    const orders = await insertUnlessDuplicate(
       sequelize,
       `INSERT INTO orders (id, user_id, status, total_amount, failure_code, idempotency_key,
          request_id, created_at, paid_at, updated_at)
@@ -116,6 +144,7 @@ export function createOrdersRepository(sequelize: Sequelize) {
       ],
       tx,
     );
+    if (orders === 'duplicate') return orders;
     await write(
       sequelize,
       'INSERT INTO order_items (order_id, product_id, quantity, unit_price) VALUES ?',
@@ -126,42 +155,63 @@ export function createOrdersRepository(sequelize: Sequelize) {
       ],
       tx,
     );
+    return 'inserted';
   }
 
   return {
-    async insert(tx: Transaction, order: NewOrder, items: OrderItemRecord[]): Promise<void> {
-      await insertMany(tx, [{ order, items }]);
+    insert(tx: Transaction, order: NewOrder, items: OrderItemRecord[]): Promise<InsertOutcome> {
+      return insertMany(tx, [{ order, items }]);
     },
 
     insertMany,
 
-    /** Which of these order ids already have a row (redeliveries, ON_HOLD placeholders). */
-    async existingIds(tx: Transaction, ids: readonly string[]): Promise<Set<string>> {
-      if (ids.length === 0) return new Set();
-      const rows = await select<{ id: string }>(
+    /**
+     * For each request (keyed by order id), the recorded order a unique key holds against it:
+     * its own id first, else the user's idempotency key; requests with neither have no entry.
+     * Read after the failed transaction, so it sees the committed row that refused the insert.
+     */
+    async findRecorded(
+      requests: readonly OrderKeys[],
+      tx?: Transaction,
+    ): Promise<Map<string, RecordedOrder>> {
+      const recorded = new Map<string, RecordedOrder>();
+      if (requests.length === 0) return recorded;
+      const orders = await select<OrderRecord>(
         sequelize,
-        'SELECT id FROM orders WHERE id IN (?)',
+        `SELECT ${ORDER_COLUMNS} FROM orders WHERE id IN (?) OR (user_id, idempotency_key) IN (?)`,
+        [requests.map((r) => r.orderId), requests.map((r) => [r.userId, r.idempotencyKey])],
+        tx,
+      );
+      const items = await itemsOf(
+        orders.map((o) => o.id),
+        tx,
+      );
+      const view = (order: OrderRecord) => toOrderView(order, items.get(order.id) ?? []);
+      for (const request of requests) {
+        const own = orders.find((o) => o.id === request.orderId);
+        const byKey = orders.find(
+          (o) => o.userId === request.userId && o.idempotencyKey === request.idempotencyKey,
+        );
+        if (own) recorded.set(request.orderId, { heldBy: 'id', view: view(own) });
+        else if (byKey)
+          recorded.set(request.orderId, { heldBy: 'idempotency-key', view: view(byKey) });
+      }
+      return recorded;
+    },
+
+    /** Removes ON_HOLD placeholders so replayed orders can be recorded for real. */
+    async deleteOnHold(tx: Transaction, ids: readonly string[]): Promise<void> {
+      if (ids.length === 0) return;
+      await write(
+        sequelize,
+        "DELETE FROM orders WHERE id IN (?) AND status = 'ON_HOLD'",
         [ids],
         tx,
       );
-      return new Set(rows.map((row) => row.id));
-    },
-
-    /** Removes an ON_HOLD placeholder so a replayed order can be recorded for real. */
-    async deleteOnHold(tx: Transaction, id: string): Promise<void> {
-      await write(sequelize, "DELETE FROM orders WHERE id = ? AND status = 'ON_HOLD'", [id], tx);
     },
 
     findView(id: string, tx?: Transaction): Promise<OrderView | null> {
       return viewWhere('id = ?', [id], tx);
-    },
-
-    findViewByIdempotencyKey(
-      userId: number,
-      key: string,
-      tx?: Transaction,
-    ): Promise<OrderView | null> {
-      return viewWhere('user_id = ? AND idempotency_key = ?', [userId, key], tx);
     },
 
     /** ON_HOLD orders as the jobs that would apply them (for `ops replay-on-hold`). */

@@ -1,34 +1,40 @@
 import { UnrecoverableError, Worker, type Job, type Processor } from 'bullmq';
 import type { z } from 'zod';
-import { isDatabaseUnavailable } from '../shared/infra-errors';
-import { withLogContext, type Logger } from '../shared/logger';
-import type { Metrics } from '../shared/metrics';
-import { isBreakerOpen, type DbBreaker } from '../shared/resilience/breaker';
-import { requestsParser } from '../shared/queues/batch';
-import type { RequestKind, RequestRecords } from '../shared/requests/records';
-import type { UnappliedStatus } from '../shared/views';
+import { isDatabaseUnavailable } from '../../shared/infra-errors';
+import { withLogContext, type Logger } from '../../shared/logger';
+import type { Metrics } from '../../shared/metrics';
+import { isBreakerOpen, type DbBreaker } from '../../shared/resilience/breaker';
+import { requestsParser } from '../../shared/queues/batch';
+import type { RequestKind, RequestRecords } from '../../shared/requests/records';
+import type { UnappliedStatus } from '../../shared/views';
+import { putOnHold } from './on-hold';
 
-/** What a step's views have in common: whose request it is, where it stands, since when. */
-export interface StepView {
+/** What every request's view has: whose request it is, where it stands, since when. */
+export interface RequestView {
   userId: number;
   status: string;
   createdAt: string;
 }
 
-/** How one queue's jobs are applied; the processor around it is the same for every queue. */
-export interface PipelineStep<J, V extends StepView> {
+/**
+ * What one queue's jobs carry and how each of their requests is applied
+ * (`charges/charge-jobs.ts`, `orders/order-jobs.ts`); the processor around it is the same
+ * for every queue.
+ */
+export interface QueueJobs<J, V extends RequestView> {
   kind: RequestKind;
+  /** One request as a job carries it (alone, or in a batch: `shared/queues/batch.ts`). */
   schema: z.ZodType<J>;
-  idOf(job: J): string;
-  /** The view shown while the job is not applied (PENDING, PROCESSING, ON_HOLD). */
-  unappliedView(job: J, status: UnappliedStatus): V;
-  /** Applies the job exactly once and returns its final view (business failures included). */
-  apply(job: J): Promise<V>;
+  idOf(request: J): string;
+  /** The view shown while the request is not applied (PENDING, PROCESSING, ON_HOLD). */
+  unappliedView(request: J, status: UnappliedStatus): V;
+  /** Applies the request exactly once and returns its final view (business failures included). */
+  apply(request: J): Promise<V>;
   /** Best-effort record of ON_HOLD in the database, for operators reading SQL. */
-  recordOnHold(job: J): Promise<void>;
+  recordOnHold(request: J): Promise<void>;
 }
 
-export interface PipelineDeps {
+export interface ProcessorDeps {
   records: RequestRecords;
   logger: Logger;
   /** Around each job's unit of work: an open breaker means the database is down. */
@@ -49,7 +55,7 @@ export function isLastAttempt(job: Job): boolean {
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
- * The BullMQ processor for a pipeline step. A job carries one request or a batch of them
+ * The BullMQ processor of the charges and orders queues. A job carries one request or a batch of them
  * (`shared/queues/batch.ts`); each request is validated again, shown PROCESSING, applied, and
  * its final view published — the status writes of a job's requests go to Redis in one script
  * each way. Requests of one job are applied concurrently (orders join the same group commit),
@@ -63,11 +69,11 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
  * - Any other infrastructure error propagates, so BullMQ retries the job with backoff; on the
  *   last attempt its unapplied requests go ON_HOLD for an operator instead of FAILED.
  */
-export function pipelineProcessor<J, V extends StepView>(
-  step: PipelineStep<J, V>,
-  deps: PipelineDeps,
+export function jobProcessor<J, V extends RequestView>(
+  queueJobs: QueueJobs<J, V>,
+  deps: ProcessorDeps,
 ): Processor {
-  const requestsOf = requestsParser(step.schema);
+  const requestsOf = requestsParser(queueJobs.schema);
   return async (job: Job) => {
     const requests = requestsOf(job.data);
     if (!requests) {
@@ -80,21 +86,27 @@ export function pipelineProcessor<J, V extends StepView>(
     const contextOf = (request: J) => {
       const requestId = (request as { requestId?: string }).requestId;
       return {
-        jobId: job.id ?? step.idOf(request),
+        jobId: job.id ?? queueJobs.idOf(request),
         queue,
         ...(requestId ? { requestId } : {}),
       };
     };
     const statuses = (list: J[], status: UnappliedStatus) =>
       list.map((r) => {
-        const view = step.unappliedView(r, status);
-        return { id: step.idOf(r), userId: view.userId, acceptedAt: view.createdAt, status, view };
+        const view = queueJobs.unappliedView(r, status);
+        return {
+          id: queueJobs.idOf(r),
+          userId: view.userId,
+          acceptedAt: view.createdAt,
+          status,
+          view,
+        };
       });
 
-    await deps.records.transitionMany(step.kind, statuses(requests, 'PROCESSING'));
+    await deps.records.transitionMany(queueJobs.kind, statuses(requests, 'PROCESSING'));
     const outcomes = await applyJob(
       requests,
-      (r) => withLogContext(contextOf(r), () => step.apply(r)),
+      (r) => withLogContext(contextOf(r), () => queueJobs.apply(r)),
       deps.breaker,
     );
     const applied: { request: J; view: V }[] = [];
@@ -106,9 +118,9 @@ export function pipelineProcessor<J, V extends StepView>(
     });
 
     await deps.records.publishFinalMany(
-      step.kind,
+      queueJobs.kind,
       applied.map(({ request, view }) => ({
-        id: step.idOf(request),
+        id: queueJobs.idOf(request),
         userId: view.userId,
         acceptedAt: view.createdAt,
         status: view.status,
@@ -128,7 +140,7 @@ export function pipelineProcessor<J, V extends StepView>(
         failure_code: failureCode ?? '',
       });
       withLogContext(contextOf(request), () => {
-        deps.logger.info(`${step.kind} processed`, {
+        deps.logger.info(`${queueJobs.kind} processed`, {
           status: view.status,
           failureCode,
           ms: Math.round(performance.now() - started),
@@ -149,7 +161,7 @@ export function pipelineProcessor<J, V extends StepView>(
     );
     if (outage) {
       await deps.records.transitionMany(
-        step.kind,
+        queueJobs.kind,
         statuses(
           unapplied.map((u) => u.request),
           'PENDING',
@@ -158,7 +170,7 @@ export function pipelineProcessor<J, V extends StepView>(
       await deps.pauseQueue(
         isBreakerOpen(outage.error) ? deps.breaker.settings.resetMs : OUTAGE_PAUSE_MS,
       );
-      deps.logger.warn(`${step.kind} deferred: database unavailable`, {
+      deps.logger.warn(`${queueJobs.kind} deferred: database unavailable`, {
         jobId: job.id,
         requests: unapplied.length,
         breaker: deps.breaker.state,
@@ -173,14 +185,14 @@ export function pipelineProcessor<J, V extends StepView>(
     const last = isLastAttempt(job);
     for (const { request, error } of unapplied) {
       withLogContext(contextOf(request), () => {
-        deps.logger.warn(`${step.kind} attempt failed`, {
+        deps.logger.warn(`${queueJobs.kind} attempt failed`, {
           attempt: job.attemptsMade + 1,
           last,
           error: messageOf(error),
         });
       });
       deps.metrics.jobDuration.observe({ queue, outcome: 'error' }, seconds());
-      if (last) await putOnHold(step, deps, queue, request);
+      if (last) await putOnHold(queueJobs, deps, queue, request);
     }
     throw first.error;
   };
@@ -223,31 +235,4 @@ export async function applyJob<J, V>(
     return settled.map((o) => o ?? { status: 'rejected', reason: error });
   }
   return settled.map((o) => o ?? { status: 'rejected', reason: new Error('not applied') });
-}
-
-/** Marks a request ON_HOLD: its status for clients, and a database row when the DB answers. */
-export async function putOnHold<J, V extends StepView>(
-  step: PipelineStep<J, V>,
-  deps: Pick<PipelineDeps, 'records' | 'logger' | 'metrics'>,
-  queue: string,
-  data: J,
-): Promise<void> {
-  const id = step.idOf(data);
-  const view = step.unappliedView(data, 'ON_HOLD');
-  await deps.records
-    .transition(step.kind, {
-      id,
-      userId: view.userId,
-      acceptedAt: view.createdAt,
-      status: 'ON_HOLD',
-      view,
-    })
-    .catch((error: unknown) => {
-      deps.logger.error('could not record ON_HOLD status', { id, error: String(error) });
-    });
-  await step.recordOnHold(data).catch((error: unknown) => {
-    deps.logger.warn('could not record ON_HOLD row', { id, error: String(error) });
-  });
-  deps.metrics.jobsOnHold.inc({ queue });
-  deps.logger.error(`${step.kind} put ON_HOLD: an operator must replay it`, { id });
 }

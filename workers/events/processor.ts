@@ -4,7 +4,7 @@ import { withLogContext, type Logger } from '../../shared/logger';
 import type { Metrics } from '../../shared/metrics';
 import { eventJobSchema } from '../../shared/queues/events';
 import { isBreakerOpen, type DbBreaker } from '../../shared/resilience/breaker';
-import { isLastAttempt } from '../pipeline';
+import { isLastAttempt } from '../jobs/processor';
 import { deliverEvent, UndeliverableEvent, type DeliverEventDeps } from './deliver-event';
 
 /**
@@ -18,7 +18,7 @@ export class EventNotAcknowledged extends Error {
   }
 }
 
-export interface EventHandlerDeps extends Omit<DeliverEventDeps, 'db'> {
+export interface EventProcessorDeps extends Omit<DeliverEventDeps, 'db'> {
   breaker: DbBreaker;
   logger: Logger;
   metrics: Metrics;
@@ -32,10 +32,11 @@ const OUTAGE_PAUSE_MS = 1_000;
 /**
  * The events worker's processor: validates the job, delivers through {@link deliverEvent}, and
  * maps the outcome to BullMQ: delivered or skipped completes the job; not acknowledged throws
- * (retry with backoff); the database being down puts the job back untouched, like the order
- * pipeline, so an outage never uses up an event's attempts.
+ * (retry with backoff); the database being down puts the job back untouched, as the charges
+ * and orders processor does (`../jobs/processor.ts`), so an outage never uses up an event's
+ * attempts.
  */
-export function eventProcessor(deps: EventHandlerDeps): Processor {
+export function eventProcessor(deps: EventProcessorDeps): Processor {
   const delivery: DeliverEventDeps = {
     events: deps.events,
     platform: deps.platform,
