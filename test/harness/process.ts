@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, openSync, closeSync, type WriteStream } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from './paths';
@@ -60,6 +59,7 @@ export class RunningProcess {
   private all = '';
   private readonly lines: LogLine[] = [];
   private readonly keep: boolean;
+  private readonly logFile: string | undefined;
   private readonly log: WriteStream | undefined;
   private readonly waiters = new Set<(line: LogLine | string | undefined) => void>();
   /** Set once we signalled it: any other exit is a crash, or someone else's kill. */
@@ -69,17 +69,19 @@ export class RunningProcess {
     this.name = options.name ?? command;
     this.keep = options.keepOutput ?? true;
     const { logFile } = options;
+    this.logFile = logFile;
     if (logFile !== undefined) mkdirSync(path.dirname(logFile), { recursive: true });
-    let stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'pipe', 'pipe'];
-    if (logFile !== undefined && options.direct === true) {
-      const fd = openSync(logFile, 'a');
-      stdio = ['ignore', fd, fd];
-      this.child = spawn(command, args, { cwd: repoRoot(), env: options.env, stdio });
+    const direct = logFile !== undefined && options.direct === true ? openSync(logFile, 'a') : null;
+    this.child = spawn(command, args, {
+      cwd: repoRoot(),
+      env: options.env,
+      stdio: direct === null ? ['ignore', 'pipe', 'pipe'] : ['ignore', direct, direct],
+    });
+    if (direct !== null) {
       // The child holds its own copy of the descriptor.
-      closeSync(fd);
-    } else {
-      if (logFile !== undefined) this.log = createWriteStream(logFile, { flags: 'a' });
-      this.child = spawn(command, args, { cwd: repoRoot(), env: options.env, stdio });
+      closeSync(direct);
+    } else if (logFile !== undefined) {
+      this.log = createWriteStream(logFile, { flags: 'a' });
     }
     this.exited = new Promise((resolve) => {
       this.child.on('exit', (code, signal) => {
@@ -254,7 +256,7 @@ export class RunningProcess {
   }
 
   private describe(): string {
-    if (!this.keep) return ' (see its log)';
+    if (!this.keep) return this.logFile === undefined ? '' : ` (see ${this.logFile})`;
     return `\nstdout:\n${this.out}\nstderr:\n${this.err}`;
   }
 
@@ -319,21 +321,4 @@ export async function runToCompletion(
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** A free loopback port: bound, read and released (the caller binds it right after). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) =>
-    server.close(() => {
-      resolve();
-    }),
-  );
-  if (typeof address !== 'object' || address === null) throw new Error('no port');
-  return address.port;
 }

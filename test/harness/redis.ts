@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort, RunningProcess } from './process';
+import { freePort } from './ports';
+import { RunningProcess } from './process';
 
 /** Redis's AOF fsync policy: `always` fsyncs before answering, `everysec` once a second. */
 export type AppendFsync = 'always' | 'everysec';

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { MigratedDatabase } from './database';
 import { FaultProxy } from './fault-proxy';
-import { freePort, runBuilt, type RunningProcess } from './process';
+import { freePort } from './ports';
+import { runBuilt, type RunningProcess } from './process';
 import { clearRedisPrefix } from './redis';
 
 /** How the system under test is set up; see {@link SystemUnderTest}. */
