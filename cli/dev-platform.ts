@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
 import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, verifySignature } from '../shared/order-events';
@@ -9,21 +10,38 @@ import { EVENT_ID_HEADER, SIGNATURE_HEADER, verifySignature } from '../shared/or
  * each event's signature with DATA_PLATFORM_SECRET (the same config the workers read), logs
  * the event as one JSON line and answers 204; a bad signature gets 401.
  *
- * DEV_PLATFORM_PORT (default 4000) is read here, not in shared/config.ts: it configures this
- * tool, not the system.
+ * DEV_PLATFORM_PORT is read here, not in shared/config.ts: it configures this tool, not the
+ * system (see {@link DevPlatformOptions}).
  */
 
 const MAX_BODY_BYTES = 1_048_576;
 /** Remembered event ids, to mark redeliveries; a dev tool's session never gets near this. */
 const MAX_REMEMBERED = 100_000;
 
-function portFromEnv(value: string | undefined): number {
-  if (value === undefined || value === '') return 4000;
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new Error(`DEV_PLATFORM_PORT: not a port number: ${value}`);
+/** The receiver's own options. */
+interface DevPlatformOptions {
+  /** `DEV_PLATFORM_PORT`: the loopback port it listens on; 0 picks a free one. Default 4000. */
+  port: number;
+}
+
+const optionsSchema = z.object({
+  // Unset or empty: the default.
+  port: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z.coerce.number().int().min(0).max(65_535).default(4000),
+  ),
+});
+
+/**
+ * Validates the receiver's variables, read in one place by the caller, into frozen options.
+ * @throws Error naming the variable and its value when it is not a port number.
+ */
+function parseOptions(raw: { port: string | undefined }): Readonly<DevPlatformOptions> {
+  const parsed = optionsSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new Error(`DEV_PLATFORM_PORT: not a port number: ${raw.port ?? ''}`);
   }
-  return port;
+  return Object.freeze(parsed.data);
 }
 
 function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
@@ -47,7 +65,7 @@ function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
 }
 
 function main(): void {
-  const port = portFromEnv(process.env.DEV_PLATFORM_PORT);
+  const { port } = parseOptions({ port: process.env.DEV_PLATFORM_PORT });
   const config = loadConfig();
   const logger = createLogger({ level: 'info', service: 'dev-platform' });
   const secret = config.dataPlatform.secret;

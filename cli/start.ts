@@ -27,6 +27,10 @@ async function main(): Promise<void> {
     ['api', 'api/main.js'],
     ['workers', 'workers/main.js'],
   ] as const) {
+    // Inherited stdio: the children's log lines reach the terminal or the log shipper
+    // directly, never read or parsed here. This is why npm start keeps its own few lines
+    // instead of the tests' process runner (test/harness/process.ts), which captures output —
+    // and product code does not import test code.
     const child = spawn(process.execPath, [...HEAP_FLAGS, path.join(dist, entry)], {
       stdio: 'inherit',
     });

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { resultsDir } from './chaos/processes';
+import { resultsDir } from '../test/harness/paths';
 import { loadAverage } from './report/environment';
 import { toMarkdown } from './report/document';
 import { terminalBlocks } from './report/summary';

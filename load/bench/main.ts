@@ -1,110 +1,108 @@
-import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { signUserToken } from '../../shared/tokens';
 import { HEAP_FLAGS } from '../../shared/node-flags';
 import { uuidv7 } from '../../shared/ids';
-import { ChaosDatabase } from '../chaos/database';
-import { ChildRunner, repoRoot, resultsDir } from '../chaos/processes';
-import { clearRedisPrefix } from '../chaos/system';
+import { MigratedDatabase } from '../../test/harness/database';
+import { resultsDir } from '../../test/harness/paths';
+import { freePort } from '../../test/harness/ports';
+import { runBuilt } from '../../test/harness/process';
+import { SystemUnderTest } from '../../test/harness/system';
 import { cannon, watchMemory, type Throughput } from './measure';
+import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './options';
 import { rawSqlLoop, type RawSqlResult } from './raw-sql';
 import { fundUsers, seedProducts, timeToFinalise } from './setup';
 
 /**
  * `npm run bench`: the system against hand-written baselines, all measured in this one run on
- * the same machine, so the ratios mean the same anywhere. Targets (issue "Performance"):
- * product detail ≥ 0.9× Express, accepts ≥ 0.6× Express, orders finalised ≥ 1.0× raw SQL
- * (many products) and ≥ 1.5× (one hot product), API memory < 200 MiB, zero errors.
+ * the same machine, so the ratios mean the same anywhere. Targets (load/PLAN.md): product
+ * detail ≥ 0.9× Express, accepts ≥ 0.6× Express, orders finalised ≥ 1.0× raw SQL (many
+ * products) and ≥ 1.5× (one hot product), API memory < 200 MiB, zero errors.
  */
-const argv = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const at = argv.indexOf(`--${name}`);
-  return at >= 0 ? Number(argv[at + 1]) : fallback;
-};
-const DURATION = flag('duration', 10);
-const CONNECTIONS = flag('connections', 100);
-const ORDERS = flag('orders', 4_000);
-const SERVER = process.env.BENCH_DATABASE_SERVER ?? 'mysql://root@127.0.0.1:3306/';
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const JWT_SECRET = 'bench-secret-0123456789-0123456789-abcdef';
 const USERS = 200;
 const MANY_PRODUCTS = 500;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const dist = (entry: string) => path.join(repoRoot(), 'dist', entry);
 
 async function startServer(
   kind: 'bare' | 'express',
-): Promise<{ runner: ChildRunner; url: string }> {
-  const runner = new ChildRunner(kind, process.execPath, [dist('load/bench/servers.js'), kind], {
-    ...process.env,
-  } as Record<string, string>);
-  const line = await runner.waitForLog('listening');
-  return { runner, url: `http://127.0.0.1:${String(line.port)}` };
+  options: BenchOptions,
+): Promise<{ stop: () => Promise<void>; url: string }> {
+  const server = runBuilt('load/bench/servers.js', [kind], { ...options.systemEnv });
+  const line = await server.waitForLog('listening');
+  return { stop: () => server.stop(), url: `http://127.0.0.1:${String(line.port)}` };
 }
 
 /**
- * The API with its stdout going to a file, as a log shipper would take it, at `level`: the
- * cost of access logging is `info` (no line per request) against `http` (one line each).
+ * The API with its stdout going straight to a file, as a log shipper would take it, at
+ * `level`: the cost of access logging is `info` (no line per request) against `http` (a line
+ * each).
  */
 async function productDetailAtLogLevel(
   env: Record<string, string>,
   level: string,
+  options: BenchOptions,
 ): Promise<Throughput> {
-  const file = path.join(tmpdir(), `bench-api-${level}-${Date.now()}.log`);
-  const out = openSync(file, 'w');
-  const child = spawn(process.execPath, [...HEAP_FLAGS, dist('api/main.js')], {
-    env: { ...env, LOG_LEVEL: level },
-    stdio: ['ignore', out, out],
-  });
+  const port = await freePort();
+  const api = runBuilt(
+    'api/main.js',
+    [],
+    { ...env, LOG_LEVEL: level, PORT: String(port) },
+    {
+      nodeFlags: HEAP_FLAGS,
+      logFile: path.join(tmpdir(), `bench-api-${level}-${Date.now()}.log`),
+      direct: true,
+    },
+  );
   try {
-    let port: number | undefined;
-    for (let i = 0; i < 200 && port === undefined; i++) {
-      await sleep(50);
-      const found = /"message":"api listening","port":(\d+)/.exec(readFileSync(file, 'utf8'));
-      port = found?.[1] ? Number(found[1]) : undefined;
-    }
-    if (port === undefined) throw new Error(`the API did not start (see ${file})`);
-    const url = `http://127.0.0.1:${port}/api/products/1`;
+    const base = `http://127.0.0.1:${port}`;
+    await api.waitForHttp(`${base}/readyz`);
+    const url = `${base}/api/products/1`;
     await fetch(url);
     return await cannon(`API product detail, LOG_LEVEL=${level}`, {
       url,
-      connections: CONNECTIONS,
-      duration: DURATION,
+      connections: options.connections,
+      duration: options.durationS,
     });
   } finally {
-    child.kill('SIGTERM');
+    await api.terminate();
   }
 }
 
-async function main(): Promise<void> {
+async function main(options: BenchOptions): Promise<void> {
+  const { durationS: DURATION, connections: CONNECTIONS, orders: ORDERS, redisUrl } = options;
   const id = Date.now().toString(36);
-  const db = await ChaosDatabase.create(SERVER, `shop_bench_${id}`);
-  const raw = await ChaosDatabase.create(SERVER, `shop_bench_raw_${id}`);
   const prefix = `bench-${id}`;
-  const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
+  const settings: Record<string, string> = {
+    ...options.systemEnv,
     NODE_ENV: 'production',
-    DATABASE_URL: db.url,
-    REDIS_URL,
-    REDIS_PREFIX: prefix,
-    JWT_SECRET,
     ADMIN_PASSWORD: 'bench-admin-password',
     // The default level: what production runs with (one line per job in the workers).
     LOG_LEVEL: 'info',
-    PORT: '0',
-    WORKER_METRICS_PORT: '0',
     ADMISSION_MAX_BACKLOG: '10000000',
     ADMISSION_MAX_LAG_MS: '60000',
   };
+  // One API and one worker process, as production runs them: with the capped heap.
+  const system = await SystemUnderTest.create({
+    mysqlUrl: options.databaseServer,
+    database: `shop_bench_${id}`,
+    redisUrl,
+    redisPrefix: prefix,
+    jwtSecret: JWT_SECRET,
+    workers: 1,
+    env: settings,
+    nodeFlags: HEAP_FLAGS,
+  });
+  const db = system.database;
   const results: Throughput[] = [];
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  let raw: MigratedDatabase | undefined;
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   try {
+    raw = await MigratedDatabase.create(options.databaseServer, `shop_bench_raw_${id}`);
     await seedProducts(db, MANY_PRODUCTS);
     await seedProducts(raw, MANY_PRODUCTS);
     await fundUsers(db.url, USERS);
@@ -115,7 +113,7 @@ async function main(): Promise<void> {
 
     log('\n== baselines: the same product JSON from node:http and from an Express hello-world');
     for (const kind of ['bare', 'express'] as const) {
-      const server = await startServer(kind);
+      const server = await startServer(kind, options);
       results.push(
         await cannon(`${kind} product JSON`, {
           url: `${server.url}/api/products/1`,
@@ -123,19 +121,12 @@ async function main(): Promise<void> {
           duration: DURATION,
         }),
       );
-      await server.runner.stop();
+      await server.stop();
     }
 
-    const api = new ChildRunner('api', process.execPath, [...HEAP_FLAGS, dist('api/main.js')], env);
-    const apiUrl = `http://127.0.0.1:${String((await api.waitForLog('api listening')).port)}`;
-    const workers = new ChildRunner(
-      'workers',
-      process.execPath,
-      [...HEAP_FLAGS, dist('workers/main.js')],
-      env,
-    );
-    await workers.waitForLog('workers started');
-    const memory = watchMemory(api.child.pid ?? 0);
+    await system.start();
+    const apiUrl = system.apiUrl;
+    const memory = watchMemory(system.pids().api[0] ?? 0);
 
     log('\n== the API: cached product detail');
     await fetch(`${apiUrl}/api/products/1`);
@@ -211,20 +202,26 @@ async function main(): Promise<void> {
         (i) => 1 + (i % USERS),
         label.replace(/ /g, '-'),
       );
-      const system = await timeToFinalise(db, redis, prefix, ORDERS, 600_000, productFor, USERS);
-      finalised[label] = { system, raw: rawResult };
-      log(`   system ${system.toFixed(0)}/s, raw SQL loop ${rawResult.perSecond.toFixed(0)}/s`);
+      const perSecond = await timeToFinalise(db, redis, prefix, ORDERS, 600_000, productFor, USERS);
+      finalised[label] = { system: perSecond, raw: rawResult };
+      log(`   system ${perSecond.toFixed(0)}/s, raw SQL loop ${rawResult.perSecond.toFixed(0)}/s`);
     }
-    await workers.stop();
-    await api.stop();
+    await system.stop();
 
     log(
       '\n== access logging: the API at LOG_LEVEL=info (no access log) and http (a line per request)',
     );
-    // Alternated twice, best of each: one run apiece moved by ±10 % with machine noise.
+    // Alternated twice, best of each: one run apiece moves with machine noise (load/REPORT.md).
+    const env = {
+      ...settings,
+      DATABASE_URL: db.url,
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: prefix,
+      JWT_SECRET,
+    };
     const runs: Throughput[] = [];
     for (const level of ['info', 'http', 'info', 'http']) {
-      runs.push(await productDetailAtLogLevel(env, level));
+      runs.push(await productDetailAtLogLevel(env, level, options));
     }
     const best = (level: string) =>
       runs
@@ -290,15 +287,29 @@ async function main(): Promise<void> {
     );
     log(`\nwritten to ${dir}`);
   } finally {
-    // SCAN and UNLINK in pages: a run leaves hundreds of thousands of keys.
-    await clearRedisPrefix(REDIS_URL, prefix);
+    // Its Redis keys (a run leaves hundreds of thousands, deleted in pages) and its database.
+    await system.close();
     await redis.quit();
-    await db.close(false);
-    await raw.close(false);
+    await raw?.close(false);
   }
 }
 
-main().catch((error: unknown) => {
+let options: Readonly<BenchOptions>;
+try {
+  // The bench's own variables are read here and nowhere else.
+  options = parseBenchOptions({
+    argv: process.argv.slice(2),
+    databaseServer: process.env.BENCH_DATABASE_SERVER,
+    redisUrl: process.env.BENCH_REDIS_URL,
+    env: process.env,
+  });
+} catch (error) {
+  process.stderr.write(
+    `${error instanceof Error ? error.message : String(error)}\n\n${BENCH_USAGE}\n`,
+  );
+  process.exit(2);
+}
+main(options).catch((error: unknown) => {
   console.error(error);
   process.exit(1);
 });

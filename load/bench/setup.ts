@@ -4,16 +4,19 @@ import type { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import { uuidv7 } from '../../shared/ids';
 import { ORDERS_QUEUE, type OrderJob } from '../../shared/queues/orders';
-import type { ChaosDatabase } from '../chaos/database';
+import type { MigratedDatabase } from '../../test/harness/database';
 
 export const PRICE = 100;
 
 /** Products 1..n with plenty of stock, and product n + 1: the hot one. */
-export async function seedProducts(db: ChaosDatabase, n: number): Promise<void> {
-  await db.insertProducts([
-    ...Array.from({ length: n }, (_, i) => ({ id: i + 1, price: PRICE, stock: 1_000_000 })),
-    { id: n + 1, price: PRICE, stock: 1_000_000 },
-  ]);
+export async function seedProducts(db: MigratedDatabase, n: number): Promise<void> {
+  await db.insertProducts(
+    [
+      ...Array.from({ length: n }, (_, i) => ({ id: i + 1, price: PRICE, stock: 1_000_000 })),
+      { id: n + 1, price: PRICE, stock: 1_000_000 },
+    ],
+    'Bench product',
+  );
 }
 
 /** Users 1..n, each with a completed charge of 10,000,000 and its ledger row (invariants hold). */
@@ -57,7 +60,7 @@ async function drained(queue: Queue): Promise<boolean> {
  * until the queue is empty.
  */
 export async function timeToFinalise(
-  _db: ChaosDatabase,
+  _db: MigratedDatabase,
   redis: Redis,
   prefix: string,
   orders: number,

@@ -1,6 +1,6 @@
 import type { ResourceSample } from '../scenarios/resources';
 import type { PhaseResult } from '../scenarios/types';
-import { barChart, lineChart, type LineSeries } from './svg';
+import { barChart, lineChart, type LineSeries } from './render';
 import type { RunReport } from './types';
 
 export interface Chart {

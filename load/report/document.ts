@@ -1,5 +1,3 @@
-import { escapeXml } from './svg';
-
 /** A report as blocks, rendered to Markdown (summary.md, the terminal) and HTML alike. */
 export type Block =
   | { kind: 'heading'; level: 1 | 2 | 3; text: string }
@@ -8,6 +6,14 @@ export type Block =
   | { kind: 'table'; head: string[]; rows: string[][] }
   | { kind: 'code'; text: string }
   | { kind: 'chart'; file: string; title: string; svg: string };
+
+function escapeXml(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
+}
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 

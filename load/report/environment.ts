@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { repoRoot } from '../chaos/processes';
+import { repoRoot } from '../../test/harness/paths';
 
 /** Where the figures were measured: every report prints it, since they only compare like with like. */
 export interface Environment {

@@ -2,16 +2,15 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../shared/config';
-import { ChaosDatabase } from '../chaos/database';
-import { runToCompletion } from '../chaos/processes';
-import { clearRedisPrefix } from '../chaos/system';
+import { HEAP_FLAGS } from '../../shared/node-flags';
+import { reconcileDatabase, type ReconcileResult } from '../../test/harness/database';
+import { SystemUnderTest } from '../../test/harness/system';
 import { collectEnvironment, loadAverage } from '../report/environment';
 import type { RunReport } from '../report/types';
 import { runPhase } from './cannon';
 import { Monitor, resourceLine } from './monitor';
 import { waitUntilFinal } from './settle';
-import { LoadSystem } from './system';
-import type { Check, LoadSize, Scenario, ScenarioContext } from './types';
+import type { AdmissionMode, Check, LoadSize, Scenario, ScenarioContext } from './types';
 import { LoadWorld } from './world';
 
 /** What a run needs besides its scenario's defaults: the command line, resolved. */
@@ -40,6 +39,25 @@ const SETTLE_STALL_MS = 60_000;
 const LOAD_JWT_SECRET = 'load-test-secret-0123456789-0123456789-abcdef';
 
 /**
+ * Raised far above anything a run reaches: a scenario that measures throughput must not be
+ * cut short by the protection the `overload` scenario is there to measure.
+ */
+const RAISED_ADMISSION = { ADMISSION_MAX_BACKLOG: '100000000', ADMISSION_MAX_LAG_MS: '60000' };
+
+/**
+ * The settings a started system runs with, as production runs them (logging at `warn`), and
+ * as the report lists them.
+ */
+function systemSettings(prefix: string, admission: AdmissionMode): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    REDIS_PREFIX: prefix,
+    ...(admission === 'raised' ? RAISED_ADMISSION : {}),
+  };
+}
+
+/**
  * Balance per user: enough for every order the run may place (up to 3 items of at most
  * 20,000 each), in whole charges of the contract's maximum.
  */
@@ -51,23 +69,7 @@ function fundingPerUser(size: LoadSize): number {
 
 interface Target {
   databaseUrl: string;
-  reconcile(): Promise<{ ok: boolean; output: string }>;
-}
-
-/** `ops reconcile` against a database this run did not create. */
-function externalDatabase(databaseUrl: string): Target {
-  return {
-    databaseUrl,
-    async reconcile() {
-      const result = await runToCompletion(
-        'cli/ops.js',
-        ['reconcile'],
-        { DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
-        300_000,
-      );
-      return { ok: result.code === 0, output: result.output.trim() };
-    },
-  };
+  reconcile(): Promise<ReconcileResult>;
 }
 
 async function assertReady(url: string): Promise<void> {
@@ -97,15 +99,36 @@ export async function runScenario(args: HarnessOptions, report: RunReport): Prom
   const cleanup: (() => Promise<unknown>)[] = [];
   let monitor: Monitor | undefined;
   try {
+    const prefix = `load-${runId}`;
+    let system: SystemUnderTest | undefined;
     let target: Target;
     if (args.url === undefined) {
-      const db = await ChaosDatabase.create(args.mysqlUrl, `shop_load_${runId}`);
-      log(`database ${db.name} created and migrated`);
-      cleanup.push(() => db.close(args.keep));
-      target = { databaseUrl: db.url, reconcile: () => db.reconcile() };
+      system = await SystemUnderTest.create({
+        mysqlUrl: args.mysqlUrl,
+        database: `shop_load_${runId}`,
+        redisUrl: args.redisUrl,
+        redisPrefix: prefix,
+        jwtSecret: LOAD_JWT_SECRET,
+        workers: size.workers,
+        env: {
+          ...systemSettings(prefix, scenario.admission),
+          ADMIN_PASSWORD: randomBytes(12).toString('hex'),
+          SHUTDOWN_TIMEOUT_MS: '10000',
+        },
+        // As production runs them (npm start, the image): with the capped heap.
+        nodeFlags: HEAP_FLAGS,
+        logDir: path.join(dir, 'logs'),
+        keep: args.keep,
+        stopGraceMs: 15_000,
+      });
+      const created = system;
+      log(`database ${created.database.name} created and migrated`);
+      cleanup.push(() => created.close());
+      target = { databaseUrl: created.database.url, reconcile: () => created.database.reconcile() };
     } else {
       await assertReady(args.url);
-      target = externalDatabase(args.databaseUrl);
+      const databaseUrl = args.databaseUrl;
+      target = { databaseUrl, reconcile: () => reconcileDatabase(databaseUrl, 300_000) };
     }
     const world = LoadWorld.open(target.databaseUrl, args.url === undefined);
     cleanup.push(() => world.close());
@@ -120,30 +143,20 @@ export async function runScenario(args: HarnessOptions, report: RunReport): Prom
       log(`the machine is busy (load average ${loadAverage()}): expect noisy figures`);
     }
 
-    let system: LoadSystem | undefined;
     let apiUrl: string;
-    if (args.url === undefined) {
-      const prefix = `load-${runId}`;
-      if (!args.keep) cleanup.push(() => clearRedisPrefix(args.redisUrl, prefix));
-      system = await LoadSystem.start({
-        databaseUrl: target.databaseUrl,
-        redisUrl: args.redisUrl,
-        redisPrefix: prefix,
-        jwtSecret,
-        workers: size.workers,
-        admission: scenario.admission,
-        logDir: path.join(dir, 'logs'),
-      });
-      const running = system;
-      cleanup.push(() => running.stop());
+    if (system) {
+      await system.start();
       apiUrl = system.apiUrl;
-      report.settings = system.settings;
+      report.settings = {
+        ...systemSettings(prefix, scenario.admission),
+        workerProcesses: String(size.workers),
+      };
       report.target = `started by this run: 1 API and ${size.workers} worker process(es), logs in logs/`;
       log(`system up: ${apiUrl}`);
       if (args.keep) log(`keeping database shop_load_${runId} and Redis prefix ${prefix}`);
     } else {
-      apiUrl = args.url;
-      report.target = args.url;
+      apiUrl = args.url ?? '';
+      report.target = apiUrl;
     }
     monitor = new Monitor(
       () => system?.pids() ?? { api: [], workers: [] },
@@ -206,7 +219,7 @@ export async function runScenario(args: HarnessOptions, report: RunReport): Prom
     if (system) {
       // Quiescent before reconcile: nothing may change the rows it reads.
       await system.stop();
-      report.problems = system.problems();
+      report.problems = system.problems({ byProcess: true });
       checks.push({
         name: 'no process died',
         ok: system.unexpectedExits.length === 0,

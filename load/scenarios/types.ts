@@ -1,8 +1,10 @@
 import type autocannon from 'autocannon';
 import type { Monitor } from './monitor';
 import type { KindSummary, LatencySummary, Recorder, SecondSample } from './recorder';
-import type { AdmissionMode } from './system';
 import type { LoadWorld } from './world';
+
+/** The system's admission limits: `default` as shipped, `raised` so they never refuse. */
+export type AdmissionMode = 'default' | 'raised';
 
 /** How much load a scenario puts on, after the command line's overrides. */
 export interface LoadSize {

@@ -1,5 +1,5 @@
-import { runScenario, type RunOptions } from '../../load/chaos/run';
-import { scenarioSpecs, type ScenarioSpec } from '../../load/chaos/scenarios';
+import { runScenario, type RunOptions } from './run';
+import { scenarioSpecs, type ScenarioSpec } from './scenarios';
 import { testDatabaseUrl, testRedisUrl } from '../harness/env';
 
 /**

@@ -1,5 +1,5 @@
-import { runScenario } from '../../load/chaos/run';
-import { durabilitySpecs } from '../../load/chaos/scenarios';
+import { runScenario } from './run';
+import { durabilitySpecs } from './scenarios';
 import { testDatabaseUrl, testRedisUrl } from '../harness/env';
 
 /**

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { FaultProxy } from '../../load/chaos/proxy';
+import { FaultProxy } from '../harness/fault-proxy';
 
 /** What a client sees of one connection: the echo, an error code, or silence. */
 function exchange(port: number, timeoutMs = 300): Promise<string> {

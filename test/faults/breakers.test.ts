@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Sequelize } from 'sequelize';
-import { FaultProxy } from '../../load/chaos/proxy';
+import { FaultProxy } from '../harness/fault-proxy';
 import { uuidv7 } from '../../shared/ids';
 import { createSequelize } from '../../shared/db/sequelize';
 import { createQueues, type PipelineQueues } from '../../shared/queues';

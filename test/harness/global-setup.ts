@@ -5,8 +5,9 @@ import { Redis } from 'ioredis';
 import { testDatabaseUrl, testRedisUrl } from './env';
 
 /**
- * Checks that MariaDB and Redis answer (tests never mock them) and builds dist/, which the
- * process-level tests run as real child processes.
+ * Checks that MariaDB and Redis answer (tests never mock them) and builds dist/ with the tools
+ * (tsconfig.tools.json: the product, load/ and the chaos suite), which the process-level tests
+ * run as real child processes.
  */
 export default async function globalSetup(): Promise<void> {
   try {
@@ -34,7 +35,7 @@ export default async function globalSetup(): Promise<void> {
   const root = path.resolve(__dirname, '../..');
   execFileSync(
     process.execPath,
-    [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+    [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.tools.json'],
     {
       cwd: root,
       stdio: 'inherit',

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
-import { FaultProxy } from '../../load/chaos/proxy';
+import { FaultProxy } from '../harness/fault-proxy';
 import { createTestContext, type TestContext } from '../harness/context';
 import { request } from '../harness/http';
 import { insertProduct, submitOrder, waitForFinal } from '../harness/pipeline';

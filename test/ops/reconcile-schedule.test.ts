@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FaultProxy } from '../../load/chaos/proxy';
+import { FaultProxy } from '../harness/fault-proxy';
 import { loadConfig } from '../../shared/config';
 import { CHECK_NAMES } from '../../shared/db/reconcile';
 import { createRedisLock } from '../../workers/reconcile/lock';

@@ -1,11 +1,5 @@
-import mysql from 'mysql2/promise';
-import { runToCompletion } from './processes';
-
-export interface ChaosProduct {
-  id: number;
-  price: number;
-  stock: number;
-}
+import type mysql from 'mysql2/promise';
+import type { MigratedDatabase, ReconcileResult } from '../harness/database';
 
 /** A row of `orders` as the verification reads it. */
 export interface OrderRow {
@@ -15,42 +9,14 @@ export interface OrderRow {
 }
 
 /**
- * The scenario's own database, reached directly (never through the fault proxy): it is how
- * the scenario sets up and checks the world, so it must work while the system's link is cut.
+ * What the verdict reads from a scenario's database, straight from MariaDB (never through the
+ * fault proxy), and its reconcile.
  */
-export class ChaosDatabase {
-  private constructor(
-    readonly url: string,
-    readonly name: string,
-    private readonly pool: mysql.Pool,
-  ) {}
+export class ChaosRows {
+  private readonly pool: mysql.Pool;
 
-  /** Creates `name` on the server of `serverUrl` and migrates it with the real CLI. */
-  static async create(serverUrl: string, name: string): Promise<ChaosDatabase> {
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    const migrated = await runToCompletion(
-      'cli/migrate.js',
-      [],
-      { DATABASE_URL: url.toString(), LOG_LEVEL: 'warn' },
-      60_000,
-    );
-    if (migrated.code !== 0) throw new Error(`migrate failed:\n${migrated.output}`);
-    const pool = mysql.createPool({
-      uri: url.toString(),
-      connectionLimit: 4,
-      // DATETIME columns hold UTC (the system writes with timezone +00:00).
-      timezone: 'Z',
-      supportBigNumbers: true,
-      bigNumberStrings: false,
-    });
-    return new ChaosDatabase(url.toString(), name, pool);
-  }
-
-  async insertProducts(products: ChaosProduct[]): Promise<void> {
-    await this.pool.query('INSERT INTO products (id, name, description, price, stock) VALUES ?', [
-      products.map((p) => [p.id, `Chaos product ${p.id}`, '', p.price, p.stock]),
-    ]);
+  constructor(private readonly database: MigratedDatabase) {
+    this.pool = database.pool;
   }
 
   async balances(): Promise<Map<number, number>> {
@@ -106,23 +72,7 @@ export class ChaosDatabase {
     return Number(rows[0]?.n ?? 0);
   }
 
-  /** `npm run ops -- reconcile` against this database: exit 0 means every invariant holds. */
-  async reconcile(): Promise<{ ok: boolean; output: string }> {
-    const result = await runToCompletion(
-      'cli/ops.js',
-      ['reconcile'],
-      { DATABASE_URL: this.url, LOG_LEVEL: 'warn' },
-      120_000,
-    );
-    return { ok: result.code === 0, output: result.output.trim() };
-  }
-
-  /** Drops the database unless `keep`; always releases the pool. */
-  async close(keep: boolean): Promise<void> {
-    try {
-      if (!keep) await this.pool.query(`DROP DATABASE IF EXISTS \`${this.name}\``);
-    } finally {
-      await this.pool.end();
-    }
+  reconcile(): Promise<ReconcileResult> {
+    return this.database.reconcile();
   }
 }

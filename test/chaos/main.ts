@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import type { CutMode } from '../harness/fault-proxy';
+import { repoRoot, resultsDir } from '../harness/paths';
 import { runDurability } from './durability';
-import { repoRoot, resultsDir } from './processes';
-import type { CutMode } from './proxy';
 import { writeReport, summaryTable, type ChaosReport } from './report';
 import { runScenario, type RunOptions } from './run';
 import { SCENARIO_NAMES, scenarioSpecs } from './scenarios';

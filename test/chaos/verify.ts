@@ -1,5 +1,5 @@
 import type { Clients, OrderRecord } from './clients';
-import type { ChaosDatabase } from './database';
+import type { ChaosRows } from './rows';
 import {
   acceptLatency,
   acceptRate,
@@ -80,7 +80,7 @@ export interface ScenarioResult {
 
 async function countOrders(
   clients: Clients,
-  db: ChaosDatabase,
+  db: ChaosRows,
   spec: ScenarioSpec,
   fault: FaultWindow,
 ): Promise<OrderCounts> {
@@ -112,7 +112,7 @@ async function countOrders(
 /** Compares what the clients were told with what the database holds. */
 async function checkAgainstDatabase(
   clients: Clients,
-  db: ChaosDatabase,
+  db: ChaosRows,
 ): Promise<Omit<Invariants, 'reconcileOk' | 'reconcileOutput'>> {
   const examples: string[] = [];
   const accepted = clients.orders.filter(
@@ -177,7 +177,7 @@ function failuresOf(spec: ScenarioSpec, orders: OrderCounts, inv: Invariants): s
 export async function verify(input: {
   spec: ScenarioSpec;
   clients: Clients;
-  db: ChaosDatabase;
+  db: ChaosRows;
   fault: FaultWindow;
   settings: ScenarioResult['settings'];
   startedAt: number;

@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ProductRow } from '../harness/database';
+import type { CutMode } from '../harness/fault-proxy';
+import { DedicatedRedis } from '../harness/redis';
+import { SystemUnderTest } from '../harness/system';
 import { Clients } from './clients';
-import { ChaosDatabase, type ChaosProduct } from './database';
-import { FaultProxy, type CutMode } from './proxy';
-import { DedicatedRedis } from './redis-server';
+import { ChaosRows } from './rows';
 import type { ScenarioSpec } from './scenarios';
-import { CHAOS_JWT_SECRET, ChaosSystem, clearRedisPrefix } from './system';
 import { verify, type FaultWindow, type ScenarioResult } from './verify';
+
+const CHAOS_JWT_SECRET = 'chaos-secret-0123456789-0123456789-abcdef';
 
 export interface RunOptions {
   /** How every cut dependency behaves (see {@link CutMode}); default: each scenario's own. */
@@ -28,7 +31,7 @@ export interface RunOptions {
   log(line: string): void;
 }
 
-export const CHAOS_PRODUCTS: ChaosProduct[] = [
+export const CHAOS_PRODUCTS: ProductRow[] = [
   { id: 1, price: 1_000, stock: 10_000_000 },
   { id: 2, price: 2_500, stock: 10_000_000 },
   { id: 3, price: 7_000, stock: 10_000_000 },
@@ -36,17 +39,6 @@ export const CHAOS_PRODUCTS: ChaosProduct[] = [
 ];
 /** Enough for thousands of orders per user (orders cost at most 3 × 12,000 + 12,000). */
 const FUNDING = 10_000_000;
-
-/** The same URL pointing at another host and port (credentials and path kept). */
-function via(url: string, port: number, pathname?: string): string {
-  const u = new URL(url);
-  u.hostname = '127.0.0.1';
-  u.port = String(port);
-  if (pathname !== undefined) u.pathname = pathname;
-  return u.toString();
-}
-
-const portOf = (url: string, fallback: number) => Number(new URL(url).port || fallback);
 
 /**
  * Runs one scenario end to end: its own database and Redis prefix, the real processes behind
@@ -78,18 +70,9 @@ export async function runScenario(
     ...(spec.fault.kind === 'cut' ? { cutMode: options.cutMode ?? spec.fault.mode } : {}),
     ...(spec.fault.kind === 'redis-restart' ? { appendfsync: spec.fault.appendfsync } : {}),
   };
-  let system: ChaosSystem | undefined;
+  let system: SystemUnderTest | undefined;
   try {
     log(`${spec.title}: preparing database shop_chaos_${id}`);
-    const db = await ChaosDatabase.create(options.mysqlUrl, `shop_chaos_${id}`);
-    cleanup.push(() => db.close(options.keep));
-    await db.insertProducts(CHAOS_PRODUCTS);
-
-    const dbProxy = await FaultProxy.start(portOf(options.mysqlUrl, 3306));
-    cleanup.push(() => dbProxy.close());
-    const prefix = `shopchaos-${id}`;
-    let redisUrl: string;
-    let redisProxy: FaultProxy | undefined;
     let dedicated: DedicatedRedis | undefined;
     if (spec.fault.kind === 'redis-restart') {
       dedicated = await DedicatedRedis.start({
@@ -98,28 +81,32 @@ export async function runScenario(
       });
       const owned = dedicated;
       cleanup.push(() => owned.destroy());
-      redisUrl = dedicated.url;
-    } else {
-      redisProxy = await FaultProxy.start(portOf(options.redisUrl, 6379));
-      const proxy = redisProxy;
-      cleanup.push(() => proxy.close());
-      if (!options.keep) cleanup.push(() => clearRedisPrefix(options.redisUrl, prefix));
-      redisUrl = via(options.redisUrl, redisProxy.port);
     }
-
-    system = await ChaosSystem.start({
-      databaseUrl: via(db.url, dbProxy.port),
-      redisUrl,
-      redisPrefix: prefix,
+    system = await SystemUnderTest.create({
+      mysqlUrl: options.mysqlUrl,
+      database: `shop_chaos_${id}`,
+      redisUrl: dedicated?.url ?? options.redisUrl,
+      redisPrefix: `shopchaos-${id}`,
+      jwtSecret: CHAOS_JWT_SECRET,
+      // A dedicated Redis is killed for real; the shared one only through its proxy.
+      proxies: { database: true, redis: dedicated === undefined },
       workers: spec.workers,
-      lockMs: spec.lockMs,
-      jobAttempts: spec.jobAttempts,
-      jobBackoffMs: spec.jobBackoffMs,
+      env: {
+        NODE_ENV: 'development',
+        LOG_LEVEL: 'info',
+        WORKER_LOCK_MS: String(spec.lockMs),
+        JOB_ATTEMPTS: String(spec.jobAttempts),
+        JOB_BACKOFF_MS: String(spec.jobBackoffMs),
+        SHUTDOWN_TIMEOUT_MS: '5000',
+        ...options.extraEnv,
+      },
+      keep: options.keep,
       ...(options.logDir ? { logDir: path.join(options.logDir, spec.name) } : {}),
-      ...(options.extraEnv ? { extraEnv: options.extraEnv } : {}),
     });
-    const running = system;
-    cleanup.push(() => running.stop());
+    const created = system;
+    cleanup.push(() => created.close());
+    await system.database.insertProducts(CHAOS_PRODUCTS, 'Chaos product');
+    await system.start();
 
     const clients = await Clients.create({
       apiUrl: system.apiUrl,
@@ -157,12 +144,7 @@ export async function runScenario(
     clients.start();
     await sleep(spec.warmMs);
     phase = 'fault';
-    const fault = await applyFault(
-      spec,
-      options.cutMode,
-      { system, dbProxy, redisProxy, dedicated },
-      log,
-    );
+    const fault = await applyFault(spec, options.cutMode, { system, dedicated }, log);
     phase = 'after the fault';
     await sleep(spec.afterMs);
     phase = 'finishing submits';
@@ -177,7 +159,7 @@ export async function runScenario(
     return await verify({
       spec,
       clients,
-      db,
+      db: new ChaosRows(system.database),
       fault,
       settings,
       startedAt,
@@ -197,9 +179,7 @@ export async function runScenario(
 }
 
 interface Targets {
-  system: ChaosSystem;
-  dbProxy: FaultProxy;
-  redisProxy: FaultProxy | undefined;
+  system: SystemUnderTest;
   dedicated: DedicatedRedis | undefined;
 }
 
@@ -227,7 +207,7 @@ async function applyFault(
   }
   const cutAt = Date.now();
   if (fault.kind === 'cut') {
-    const proxy = fault.target === 'db' ? targets.dbProxy : targets.redisProxy;
+    const proxy = fault.target === 'db' ? targets.system.databaseProxy : targets.system.redisProxy;
     if (!proxy) throw new Error(`no proxy for ${fault.target}`);
     const mode = cutMode ?? fault.mode;
     proxy.cut(mode);
@@ -252,7 +232,7 @@ function failedResult(
   settings: ScenarioResult['settings'],
   startedAt: number,
   error: unknown,
-  system: ChaosSystem | undefined,
+  system: SystemUnderTest | undefined,
 ): ScenarioResult {
   const message = error instanceof Error ? error.message : String(error);
   return {

@@ -1,5 +1,5 @@
-import type { CutMode } from './proxy';
-import type { AppendFsync } from './redis-server';
+import type { CutMode } from '../harness/fault-proxy';
+import type { AppendFsync } from '../harness/redis';
 
 /** What goes wrong during a scenario's fault phase. */
 export type Fault =

@@ -1,35 +1,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ChildRunner } from './processes';
+import { Redis } from 'ioredis';
+import { freePort } from './ports';
+import { RunningProcess } from './process';
 
 /** Redis's AOF fsync policy: `always` fsyncs before answering, `everysec` once a second. */
 export type AppendFsync = 'always' | 'everysec';
-
-/** A free loopback port: bound, read and released (the caller binds it right after). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) =>
-    server.close(() => {
-      resolve();
-    }),
-  );
-  if (typeof address !== 'object' || address === null) throw new Error('no port');
-  return address.port;
-}
 
 /**
  * A Redis of our own with AOF persistence in a temporary directory, so a scenario may SIGKILL
  * it and start it again over the same data without touching the shared Redis.
  */
 export class DedicatedRedis {
-  private runner: ChildRunner | undefined;
+  private runner: RunningProcess | undefined;
   private restarts = 0;
 
   private constructor(
@@ -61,7 +45,7 @@ export class DedicatedRedis {
 
   /** SIGKILL: whatever Redis had acknowledged but not yet written to the AOF is gone. */
   async kill(): Promise<void> {
-    await this.runner?.kill();
+    await this.runner?.stop();
   }
 
   /** Starts it again on the same port over the same directory (it replays the AOF). */
@@ -73,7 +57,7 @@ export class DedicatedRedis {
 
   /** Stops it and deletes its data directory. */
   async destroy(): Promise<void> {
-    await this.runner?.kill();
+    await this.runner?.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 
@@ -97,18 +81,43 @@ export class DedicatedRedis {
       '--daemonize',
       'no',
     ];
-    this.runner = new ChildRunner(
-      `redis-server:${this.port}#${this.restarts}`,
-      binary,
-      args,
-      {},
-      this.logFile,
-    );
+    this.runner = new RunningProcess(binary, args, {
+      name: `redis-server:${this.port}#${this.restarts}`,
+      env: {},
+      keepOutput: false,
+      ...(this.logFile === undefined ? {} : { logFile: this.logFile }),
+    });
     // Printed once the AOF is loaded, so no client ever sees a half-loaded dataset.
     await this.runner.waitFor(
       (line) =>
         typeof line === 'string' && line.includes('Ready to accept connections') ? true : undefined,
+      '"Ready to accept connections"',
       30_000,
     );
   }
+}
+
+/** Deletes every key under `prefix:` (a system's queues and records) from a Redis. */
+export async function clearRedisPrefix(url: string, prefix: string): Promise<number> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 3_000,
+  });
+  redis.on('error', () => undefined);
+  let deleted = 0;
+  try {
+    await redis.connect();
+    let cursor = '0';
+    // SCAN visits every key once per full cycle; the bound only guards against a runaway loop.
+    for (let round = 0; round < 100_000; round++) {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1_000);
+      if (keys.length > 0) deleted += await redis.unlink(...keys);
+      cursor = next;
+      if (cursor === '0') break;
+    }
+  } finally {
+    redis.disconnect();
+  }
+  return deleted;
 }

@@ -1,0 +1,98 @@
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+/** What `npm run bench` runs with; parsed once, at start, by {@link parseBenchOptions}. */
+export interface BenchOptions {
+  /** Seconds of each autocannon run (`--duration`, default 10). */
+  durationS: number;
+  /** Concurrent connections of each autocannon run (`--connections`, default 100). */
+  connections: number;
+  /** Orders queued for each drain (`--orders`, default 4,000). */
+  orders: number;
+  /**
+   * The MariaDB server the bench creates its two databases on (`BENCH_DATABASE_SERVER`, default
+   * `mysql://root@127.0.0.1:3306/`; the path is ignored).
+   */
+  databaseServer: string;
+  /** The Redis the system and the raw BullMQ loop use (`BENCH_REDIS_URL`, default local). */
+  redisUrl: string;
+  /**
+   * The rest of the bench's environment, handed to the processes it starts, so
+   * `ORDERS_IN_FLIGHT=64 npm run bench` tunes the system (whose config validates it).
+   */
+  systemEnv: Readonly<Record<string, string>>;
+}
+
+/** The raw inputs: the command line and the bench's own variables, read in one place. */
+export interface BenchInputs {
+  argv: string[];
+  databaseServer: string | undefined;
+  redisUrl: string | undefined;
+  env: Record<string, string | undefined>;
+}
+
+export const BENCH_USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--orders N]
+
+  --duration S      seconds of each autocannon run (default 10)
+  --connections N   concurrent connections of each run (default 100)
+  --orders N        orders queued for each drain (default 4000)
+
+Environment: BENCH_DATABASE_SERVER, BENCH_REDIS_URL; every other variable is passed on to the
+system's processes (e.g. ORDERS_IN_FLIGHT=64).`;
+
+const positive = (max: number) => z.coerce.number().int().min(1).max(max);
+/** An unset or empty variable takes the default. */
+const orDefault = (fallback: string) =>
+  z.preprocess((v) => (v === '' ? undefined : v), z.string().default(fallback));
+
+const schema = z.object({
+  durationS: positive(3_600).default(10),
+  connections: positive(10_000).default(100),
+  orders: positive(10_000_000).default(4_000),
+  databaseServer: orDefault('mysql://root@127.0.0.1:3306/').pipe(
+    z.url({ protocol: /^(mysql|mariadb)$/ }),
+  ),
+  redisUrl: orDefault('redis://127.0.0.1:6379').pipe(z.url({ protocol: /^rediss?$/ })),
+});
+
+/** Names each input the way its user typed it, for the error message. */
+const SOURCES: Record<string, string> = {
+  durationS: '--duration',
+  connections: '--connections',
+  orders: '--orders',
+  databaseServer: 'BENCH_DATABASE_SERVER',
+  redisUrl: 'BENCH_REDIS_URL',
+};
+
+/**
+ * Validates the bench's flags and variables, with their defaults, into frozen options.
+ * @throws Error naming every invalid flag or variable (unknown flags included).
+ */
+export function parseBenchOptions(inputs: BenchInputs): Readonly<BenchOptions> {
+  const { values } = parseArgs({
+    args: inputs.argv,
+    options: {
+      duration: { type: 'string' },
+      connections: { type: 'string' },
+      orders: { type: 'string' },
+    },
+  });
+  const parsed = schema.safeParse({
+    durationS: values.duration,
+    connections: values.connections,
+    orders: values.orders,
+    databaseServer: inputs.databaseServer,
+    redisUrl: inputs.redisUrl,
+  });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '');
+      return `${SOURCES[key] ?? key}: ${issue.message}`;
+    });
+    throw new Error(problems.join('\n'));
+  }
+  const systemEnv = Object.fromEntries(
+    Object.entries(inputs.env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+  return Object.freeze({ ...parsed.data, systemEnv: Object.freeze(systemEnv) });
+}
