@@ -16,7 +16,6 @@ COPY api ./api
 COPY workers ./workers
 COPY shared ./shared
 COPY cli ./cli
-COPY load ./load
 # tsc directly: `npm run build` goes through scripts/node24, a bash wrapper this image has no
 # use for (its Node is already 24).
 RUN node_modules/.bin/tsc -p tsconfig.build.json
@@ -30,7 +29,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
     && npm cache clean --force
-# dist/load (benchmarks, chaos suite) needs dev dependencies and is never run from the image.
+# Only the product: the tools (bench, load runs, chaos suite) build from tsconfig.tools.json.
 COPY --from=build /app/dist/api ./dist/api
 COPY --from=build /app/dist/workers ./dist/workers
 COPY --from=build /app/dist/shared ./dist/shared

@@ -16,7 +16,7 @@ import {
 } from './http/openapi-helpers';
 import { problemSchema } from './http/schemas';
 import { operationsPaths } from './openapi-operations';
-import { pipelinePaths } from './openapi-pipeline';
+import { chargeAndOrderPaths } from './openapi-charges-orders';
 
 const DESCRIPTION = `Queue-backed order processing for an e-commerce shop.
 
@@ -148,7 +148,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
   const paths = withConditionalGets({
     ...catalogPaths(schemas),
     ...balancePaths(schemas),
-    ...pipelinePaths(schemas),
+    ...chargeAndOrderPaths(schemas),
     ...operationsPaths(schemas),
   });
   // A copy: the shared building blocks (headers, responses, security lists) stay out of reach

@@ -7,7 +7,7 @@ import { createProductsRepository } from '../shared/db/repositories/products';
 import { createUsersRepository } from '../shared/db/repositories/users';
 import type { Logger } from '../shared/logger';
 import { createMetrics, observeBreaker, observePool, observeQueues } from '../shared/metrics';
-import type { PipelineQueues } from '../shared/queues';
+import type { RequestQueues } from '../shared/queues';
 import { CHARGES_QUEUE } from '../shared/queues/charges';
 import { ORDERS_QUEUE } from '../shared/queues/orders';
 import { createAdmission } from '../shared/resilience/admission';
@@ -25,7 +25,7 @@ export interface ApiClients {
   sequelize: Sequelize;
   /** A `command`-role connection: fails fast while Redis is down. */
   redis: Redis;
-  queues: PipelineQueues;
+  queues: RequestQueues;
 }
 
 /**
@@ -33,7 +33,7 @@ export interface ApiClients {
  * been enqueueing (a job carries one accept, or a batch of accepts that arrived together).
  */
 async function backlog(
-  queue: PipelineQueues['orders'] | PipelineQueues['charges'],
+  queue: RequestQueues['orders'] | RequestQueues['charges'],
   requestsPerJob: number,
 ): Promise<number> {
   const counts = await queue.getJobCounts('wait', 'delayed', 'prioritized');

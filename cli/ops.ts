@@ -5,7 +5,7 @@ import { createEventsRepository } from '../shared/db/repositories/events';
 import { createOrdersRepository } from '../shared/db/repositories/orders';
 import { createSequelizeFromConfig } from '../shared/db/sequelize';
 import { createLogger } from '../shared/logger';
-import { createQueues, type PipelineQueues } from '../shared/queues';
+import { createQueues, type RequestQueues } from '../shared/queues';
 import { createRedis } from '../shared/redis';
 import { createRequestRecords } from '../shared/requests/records';
 import { runEvents, runReplayEvents } from './ops/events';
@@ -43,7 +43,7 @@ type Command = (config: Config, arg: string | undefined) => Promise<number>;
 /** Runs `work` with queues over a Redis connection it opens and closes. */
 async function withQueues(
   config: Config,
-  work: (queues: PipelineQueues, redis: ReturnType<typeof createRedis>) => Promise<number>,
+  work: (queues: RequestQueues, redis: ReturnType<typeof createRedis>) => Promise<number>,
 ) {
   const logger = createLogger({ level: 'error', service: 'ops' });
   const redis = createRedis(config.redis.url, 'worker', logger);
@@ -56,7 +56,7 @@ async function withQueues(
   }
 }
 
-function pick(queues: PipelineQueues, name: string | undefined): Queue {
+function pick(queues: RequestQueues, name: string | undefined): Queue {
   const queue =
     name === 'charges'
       ? queues.charges
@@ -73,7 +73,7 @@ function pick(queues: PipelineQueues, name: string | undefined): Queue {
 
 class UsageError extends Error {}
 
-const all = (queues: PipelineQueues) => [queues.charges, queues.orders] as Queue[];
+const all = (queues: RequestQueues) => [queues.charges, queues.orders] as Queue[];
 
 const commands: Record<string, Command> = {
   async reconcile(config) {

@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import type { PipelineQueues } from '../../shared/queues';
+import type { RequestQueues } from '../../shared/queues';
 import type { RequestKind, RequestRecords } from '../../shared/requests/records';
 import { unappliedChargeView, unappliedOrderView } from '../../shared/views';
 import { requestsParser, type JobPayload } from '../../shared/queues/batch';
@@ -7,7 +7,7 @@ import { chargeJobSchema, type ChargeJob } from '../../shared/queues/charges';
 import { orderJobSchema, type OrderJob } from '../../shared/queues/orders';
 
 export interface ReplayDeps {
-  queues: PipelineQueues;
+  queues: RequestQueues;
   records: RequestRecords;
   onHoldOrders(): Promise<OrderJob[]>;
   onHoldCharges(): Promise<ChargeJob[]>;

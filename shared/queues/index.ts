@@ -3,10 +3,10 @@ import type { Logger } from '../logger';
 import type { JobPayload } from './batch';
 import { CHARGES_QUEUE, type ChargeJob } from './charges';
 import { EVENTS_QUEUE, eventJobOptions, type EventJob } from './events';
-import { pipelineJobOptions, type RetryPolicy } from './options';
+import { requestJobOptions, type RetryPolicy } from './options';
 import { ORDERS_QUEUE, type OrderJob } from './orders';
 
-export interface PipelineQueues {
+export interface RequestQueues {
   charges: Queue<JobPayload<ChargeJob>>;
   orders: Queue<JobPayload<OrderJob>>;
   /** Order events to the data platform (Bull Board, ops); their own retry policy. */
@@ -20,8 +20,8 @@ export function createQueues(
   prefix: string,
   retry: RetryPolicy,
   logger: Logger,
-): PipelineQueues {
-  const defaultJobOptions = pipelineJobOptions(retry);
+): RequestQueues {
+  const defaultJobOptions = requestJobOptions(retry);
   const charges = new Queue<JobPayload<ChargeJob>>(CHARGES_QUEUE, {
     connection,
     prefix,

@@ -14,7 +14,7 @@ export interface RetryPolicy {
  * - Completed jobs are kept for an hour (at most 10,000): the database holds the outcome.
  * - Failed jobs are the ON_HOLD ones: kept 14 days so `ops replay-on-hold` can re-queue them.
  */
-export function pipelineJobOptions(retry: RetryPolicy): DefaultJobOptions {
+export function requestJobOptions(retry: RetryPolicy): DefaultJobOptions {
   return {
     attempts: retry.attempts,
     backoff: { type: 'exponential', delay: retry.backoffMs, jitter: 0.5 },

@@ -4,7 +4,7 @@ import type { Sequelize } from 'sequelize';
 import { FaultProxy } from '../harness/fault-proxy';
 import { uuidv7 } from '../../shared/ids';
 import { createSequelize } from '../../shared/db/sequelize';
-import { createQueues, type PipelineQueues } from '../../shared/queues';
+import { createQueues, type RequestQueues } from '../../shared/queues';
 import { MAX_REQUESTS_PER_JOB } from '../../shared/queues/batch';
 import type { OrderJob } from '../../shared/queues/orders';
 import { createRedis } from '../../shared/redis';
@@ -138,7 +138,7 @@ describe('What a job counts against the worker breaker', () => {
   let workerDb: Sequelize;
   let workerRedis: Redis;
   let workers: RunningWorkers | undefined;
-  let queues: PipelineQueues;
+  let queues: RequestQueues;
 
   beforeAll(() => {
     workerDb = createSequelize(proxiedDatabaseUrl(), { poolMax: 10, connectTimeoutMs: 500 });

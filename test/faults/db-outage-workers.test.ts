@@ -4,7 +4,7 @@ import type { Sequelize } from 'sequelize';
 import { FaultProxy } from '../harness/fault-proxy';
 import { reconcile } from '../../shared/db/reconcile';
 import { createSequelize } from '../../shared/db/sequelize';
-import { createQueues, type PipelineQueues } from '../../shared/queues';
+import { createQueues, type RequestQueues } from '../../shared/queues';
 import { isBatch } from '../../shared/queues/batch';
 import { createRedis } from '../../shared/redis';
 import { createRequestRecords } from '../../shared/requests/records';
@@ -26,7 +26,7 @@ let proxy: FaultProxy;
 let workerDb: Sequelize;
 let workerRedis: Redis;
 let workers: RunningWorkers;
-let queues: PipelineQueues;
+let queues: RequestQueues;
 
 beforeAll(async () => {
   ctx = await createTestContext({

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { createQueues, type PipelineQueues } from '../../shared/queues';
+import { createQueues, type RequestQueues } from '../../shared/queues';
 import { insertProducts } from '../harness/builders';
 import { request } from '../harness/http';
 import { usePipelineWorld } from '../harness/pipeline';
@@ -107,7 +107,7 @@ const isParserRejection = (answer: Answer) =>
   answer.text === '';
 
 describe('Hostile reads: no input makes the API fail or answer outside the contract', () => {
-  let queues: PipelineQueues;
+  let queues: RequestQueues;
   let tokens: string[];
   let crafted: string[];
 

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { QueryTypes } from 'sequelize';
-import type { PipelineQueues } from '../../shared/queues';
+import type { RequestQueues } from '../../shared/queues';
 import { CHARGES_QUEUE } from '../../shared/queues/charges';
 import { ORDERS_QUEUE } from '../../shared/queues/orders';
 import type { TestContext } from '../harness/context';
@@ -253,7 +253,7 @@ const TABLES = ['users', 'charges', 'orders', 'order_items', 'balance_ledger', '
  */
 export async function takeWrites(
   ctx: TestContext,
-  queues: PipelineQueues,
+  queues: RequestQueues,
 ): Promise<string | undefined> {
   const found: string[] = [];
   const [counts] = await ctx.sequelize.query<Record<string, number | string>>(
@@ -279,9 +279,6 @@ export async function takeWrites(
 }
 
 /** Asserts no row, no Redis status or idempotency record and no queued job exists. */
-export async function expectNothingWritten(
-  ctx: TestContext,
-  queues: PipelineQueues,
-): Promise<void> {
+export async function expectNothingWritten(ctx: TestContext, queues: RequestQueues): Promise<void> {
   expect(await takeWrites(ctx, queues)).toBeUndefined();
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
-import { createQueues, type PipelineQueues } from '../../shared/queues';
+import { createQueues, type RequestQueues } from '../../shared/queues';
 import { expectProblem, request } from '../harness/http';
 import { startApiOver, type RunningApi } from '../harness/context';
 import { usePipelineWorld } from '../harness/pipeline';
@@ -76,7 +76,7 @@ const rejectedWith =
   };
 
 describe('Hostile writes: invalid requests are refused and leave no trace', () => {
-  let queues: PipelineQueues;
+  let queues: RequestQueues;
   let valid: fc.Arbitrary<string>;
   let tokens: string[];
   let crafted: string[];

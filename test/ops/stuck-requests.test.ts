@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { recordedFinalViews } from '../../shared/db/reconcile';
 import { uuidv7 } from '../../shared/ids';
-import { createQueues, type PipelineQueues } from '../../shared/queues';
+import { createQueues, type RequestQueues } from '../../shared/queues';
 import { createRequestRecords } from '../../shared/requests/records';
 import { findStuck } from '../../shared/requests/stuck';
 import { createTestContext, startApi, type RunningApi, type TestContext } from '../harness/context';
@@ -24,7 +24,7 @@ import { nowS, samplesAfter, startWorkerProcess, stuck } from './reconcile-suppo
  */
 let ctx: TestContext;
 let api: RunningApi;
-let queues: PipelineQueues;
+let queues: RequestQueues;
 const running: RunningProcess[] = [];
 
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import { QueryTypes } from 'sequelize';
-import { createQueues, type PipelineQueues } from '../../shared/queues';
+import { createQueues, type RequestQueues } from '../../shared/queues';
 import { isBatch, MAX_REQUESTS_PER_JOB, type JobPayload } from '../../shared/queues/batch';
 import type { OrderJob } from '../../shared/queues/orders';
 import { createTestContext, startApi, type RunningApi, type TestContext } from '../harness/context';
@@ -23,7 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
  */
 let ctx: TestContext;
 let api: RunningApi;
-let queues: PipelineQueues;
+let queues: RequestQueues;
 
 beforeAll(async () => {
   // Two attempts, 10 ms apart: an unusable database puts jobs ON_HOLD within a second.

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import winston from 'winston';
 import { uuidv7 } from '../../shared/ids';
-import { createQueues, type PipelineQueues } from '../../shared/queues';
+import { createQueues, type RequestQueues } from '../../shared/queues';
 import type { OrderJob } from '../../shared/queues/orders';
 import type { RunningWorkers } from '../../workers/wiring';
 import {
@@ -25,7 +25,7 @@ const world = usePipelineWorld({ JOB_ATTEMPTS: '2', JOB_BACKOFF_MS: '20' }, { wo
 
 const lines: Record<string, unknown>[] = [];
 let workers: RunningWorkers;
-let queues: PipelineQueues;
+let queues: RequestQueues;
 
 beforeAll(async () => {
   // The workers' log, captured: the fallback's warn line is part of what is tested.

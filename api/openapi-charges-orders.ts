@@ -82,7 +82,7 @@ function statusOperation(
 }
 
 /** Charges and orders: accepted with 202, applied by workers, polled by status URL. */
-export function pipelinePaths(schemas: SchemaComponents): Record<string, unknown> {
+export function chargeAndOrderPaths(schemas: SchemaComponents): Record<string, unknown> {
   return {
     '/api/charges': {
       post: acceptOperation(
