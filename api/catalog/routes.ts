@@ -7,6 +7,7 @@ import { listProductsQuery, productIdParams } from './schemas';
 import type { Catalog } from './use-cases';
 
 const PRODUCT_PATH = /^\/api\/products\/([1-9][0-9]{0,15})$/;
+const PRODUCT_ID = /^[1-9][0-9]{0,15}$/;
 
 /** The bodies are JSON already; served stale (the database unreachable), it says how old. */
 function sendCached(
@@ -14,8 +15,13 @@ function sendCached(
   res: Parameters<Endpoint['serve']>[1],
   cached: CachedJson,
 ): void {
-  if (cached.ageSeconds !== null) res.setHeader('Age', String(cached.ageSeconds));
-  writeJson(req, res, 200, cached.json);
+  writeJson(
+    req,
+    res,
+    200,
+    cached.json,
+    cached.ageSeconds === null ? [] : ['Age', String(cached.ageSeconds)],
+  );
 }
 
 /**
@@ -31,7 +37,13 @@ export function productDetail(catalog: Catalog): Endpoint {
       return id === undefined ? undefined : { productId: id };
     },
     serve(req, res, { params }) {
-      const { productId } = parse(productIdParams, params, 'params');
+      // The lane's match already guarantees a well-formed id; Express's params are checked.
+      const given = params.productId ?? '';
+      const id = Number(given);
+      const productId =
+        PRODUCT_ID.test(given) && Number.isSafeInteger(id)
+          ? id
+          : parse(productIdParams, params, 'params').productId;
       const fresh = catalog.cachedProduct(productId);
       if (fresh !== undefined) {
         writeJson(req, res, 200, fresh);

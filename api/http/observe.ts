@@ -12,6 +12,19 @@ import { createAccessLog } from './access-log';
 export function createRequestObserver(logger: Logger, metrics: Metrics) {
   const accessLog = logger.isLevelEnabled('http') ? createAccessLog('api') : undefined;
 
+  // One listener for every response, reading what `watch` left on it: no closure per request.
+  function onFinish(this: Watched): void {
+    const watched = this[WATCH];
+    if (watched === undefined) return;
+    const { req, requestId, route, started } = watched;
+    const template = typeof route === 'string' ? route : route();
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const method = req.method ?? '';
+    const status = this.statusCode;
+    metrics.httpDuration.observe({ method, route: template, status: String(status) }, seconds);
+    accessLog?.log({ requestId, method, route: template, status, ms: seconds * 1e3 });
+  }
+
   /**
    * Records the request when its response has finished. `route` is the route template (never
    * the raw path, which would explode the label set), or a function reading it at the end.
@@ -22,23 +35,8 @@ export function createRequestObserver(logger: Logger, metrics: Metrics) {
     requestId: string,
     route: string | (() => string),
   ): void {
-    const started = process.hrtime.bigint();
-    res.once('finish', () => {
-      const template = typeof route === 'string' ? route : route();
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const method = req.method ?? '';
-      metrics.httpDuration.observe(
-        { method, route: template, status: String(res.statusCode) },
-        seconds,
-      );
-      accessLog?.log({
-        requestId,
-        method,
-        route: template,
-        status: res.statusCode,
-        ms: seconds * 1e3,
-      });
-    });
+    (res as Watched)[WATCH] = { req, requestId, route, started: process.hrtime.bigint() };
+    res.on('finish', onFinish);
   }
 
   return {
@@ -48,6 +46,16 @@ export function createRequestObserver(logger: Logger, metrics: Metrics) {
     },
   };
 }
+
+const WATCH = Symbol('shop.watch');
+type Watched = ServerResponse & {
+  [WATCH]?: {
+    req: IncomingMessage;
+    requestId: string;
+    route: string | (() => string);
+    started: bigint;
+  };
+};
 
 /** The route template Express matched (`/api/orders/:orderId`), or `unmatched`. */
 export function expressRoute(req: Request): string {

@@ -4,6 +4,9 @@ import { AppError, serviceUnavailable } from '../../shared/errors';
 import { isDatabaseUnavailable, isRedisUnavailable } from '../../shared/infra-errors';
 import { isBreakerOpen } from '../../shared/resilience/breaker';
 import type { Logger } from '../../shared/logger';
+import { writeBody } from './respond';
+
+const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
 
 /** An AppError as the application/problem+json body. */
 export function problemJson(error: AppError): string {
@@ -96,13 +99,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
  * request.
  */
 export function writeProblem(req: IncomingMessage, res: ServerResponse, error: AppError): void {
-  const body = problemJson(error);
-  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+  const extra = Object.entries(error.headers).flat();
   if (error.retryAfterSeconds !== undefined) {
-    res.setHeader('Retry-After', String(error.retryAfterSeconds));
+    extra.push('Retry-After', String(error.retryAfterSeconds));
   }
-  res.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(body));
-  res.writeHead(error.httpStatus);
-  res.end(req.method === 'HEAD' ? undefined : body);
+  writeBody(req, res, error.httpStatus, PROBLEM_TYPE, problemJson(error), extra);
 }
