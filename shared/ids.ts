@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 
-/** Random bytes drawn 4 KiB at a time: one getrandom call per 256 ids, not one per id. */
+/**
+ * Random bytes drawn 4 KiB at a time: one getrandom call per 256 ids, not one per id. The pool
+ * is process-wide on purpose (like the random source itself), drawn on first use.
+ */
 const POOL_BYTES = 4_096;
-let pool = randomBytes(POOL_BYTES);
-let used = 0;
+let pool = Buffer.alloc(0);
+let used = POOL_BYTES;
 
 function randomBits(): Uint8Array {
   if (used + 16 > POOL_BYTES) {
