@@ -6,7 +6,7 @@ import { createSequelizeFromConfig } from '../shared/db/sequelize';
 import { createLogger } from '../shared/logger';
 import { onShutdownSignal } from '../shared/process';
 import { createQueues } from '../shared/queues';
-import { createRedis } from '../shared/redis';
+import { createRedisClient } from '../shared/redis';
 import { createApi } from './app';
 import { buildAppDeps, stopAppDeps } from './wiring';
 
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, service: 'api' });
   const sequelize = createSequelizeFromConfig(config);
-  const redis = createRedis(config.redis.url, 'command', logger, {
+  const redis = createRedisClient(config.redis, 'command', logger, {
     commandTimeout: config.redisCommandTimeoutMs,
   });
 
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     await Promise.race([once(redis, 'ready').catch(() => undefined), sleep(REDIS_START_WAIT_MS)]);
   }
 
-  const queues = createQueues(redis, config.redis.prefix, config.jobs, logger);
+  const queues = createQueues(redis, config.redis, config.jobs, logger);
   const deps = buildAppDeps({ config, logger, sequelize, redis, queues });
   const api = createApi(deps);
   const server = createServer(api.listener);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis';
 import type { Sequelize } from 'sequelize';
 import type { Config } from '../shared/config';
 import { createChargesRepository } from '../shared/db/repositories/charges';
@@ -24,7 +24,7 @@ export interface ApiClients {
   logger: Logger;
   sequelize: Sequelize;
   /** A `command`-role connection: fails fast while Redis is down. */
-  redis: Redis;
+  redis: RedisClient;
   queues: RequestQueues;
 }
 
@@ -36,8 +36,14 @@ async function backlog(
   queue: RequestQueues['orders'] | RequestQueues['charges'],
   requestsPerJob: number,
 ): Promise<number> {
-  const counts = await queue.getJobCounts('wait', 'delayed', 'prioritized');
-  const jobs = (counts.wait ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0);
+  // Summed over the partitions: the workers drain them all.
+  const counts = await Promise.all(
+    queue.partitions.map((p) => p.queue.getJobCounts('wait', 'delayed', 'prioritized')),
+  );
+  const jobs = counts.reduce(
+    (sum, c) => sum + (c.wait ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0),
+    0,
+  );
   return Math.round(jobs * requestsPerJob);
 }
 
@@ -48,7 +54,11 @@ async function backlog(
  * `stopAppDeps(deps)` when done.
  */
 export function buildAppDeps({ config, logger, sequelize, redis, queues }: ApiClients): AppDeps {
-  const records = createRequestRecords(redis, config.redis.prefix);
+  const records = createRequestRecords(redis, config.redis);
+  const replicaAck = {
+    replicas: config.redis.minReplicasAck,
+    timeoutMs: config.redis.replicaAckTimeoutMs,
+  };
   const breaker = createDbBreaker(
     'api-db',
     breakerSettings(config.breaker, config.breaker.apiTimeoutMs),
@@ -58,15 +68,17 @@ export function buildAppDeps({ config, logger, sequelize, redis, queues }: ApiCl
   for (const queue of [ORDERS_QUEUE, CHARGES_QUEUE]) metrics.backlogRequests.set({ queue }, 0);
   observeBreaker(metrics, 'api-db', breaker);
   observePool(metrics, sequelize, config.database.poolMax);
-  observeQueues(metrics, [queues.charges, queues.orders, queues.events]);
+  observeQueues(metrics, queues.observed());
   const charges = createChargesService({
     records,
     queue: queues.charges,
+    replicaAck,
     charges: guarded(createChargesRepository(sequelize), breaker),
   });
   const orders = createOrdersService({
     records,
     queue: queues.orders,
+    replicaAck,
     orders: guarded(createOrdersRepository(sequelize), breaker),
   });
   return {
@@ -76,7 +88,7 @@ export function buildAppDeps({ config, logger, sequelize, redis, queues }: ApiCl
     catalog: createCatalog({
       products: guarded(createProductsRepository(sequelize), breaker),
       redis,
-      prefix: config.redis.prefix,
+      prefix: records.keyspace.shared('catalog'),
       logger,
       staleIfErrorS: config.catalog.staleIfErrorS,
     }),
@@ -84,10 +96,7 @@ export function buildAppDeps({ config, logger, sequelize, redis, queues }: ApiCl
     charges,
     orders,
     breaker,
-    bullBoard: bullBoardRouter(
-      [queues.charges, queues.orders, queues.events],
-      config.admin.readOnly,
-    ),
+    bullBoard: bullBoardRouter(queues.observed(), config.admin.readOnly),
     admission: createAdmission({
       maxBacklog: config.admission.maxBacklog,
       maxLagMs: config.admission.maxLagMs,

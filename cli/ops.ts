@@ -6,7 +6,7 @@ import { createOrdersRepository } from '../shared/db/repositories/orders';
 import { createSequelizeFromConfig } from '../shared/db/sequelize';
 import { createLogger } from '../shared/logger';
 import { createQueues, type RequestQueues } from '../shared/queues';
-import { createRedis } from '../shared/redis';
+import { createRedisClient } from '../shared/redis';
 import { createRequestRecords } from '../shared/requests/records';
 import { runEvents, runReplayEvents } from './ops/events';
 import { runQueues, runListOnHold, runPause, runRetryFailed } from './ops/queues';
@@ -43,11 +43,11 @@ type Command = (config: Config, arg: string | undefined) => Promise<number>;
 /** Runs `work` with queues over a Redis connection it opens and closes. */
 async function withQueues(
   config: Config,
-  work: (queues: RequestQueues, redis: ReturnType<typeof createRedis>) => Promise<number>,
+  work: (queues: RequestQueues, redis: ReturnType<typeof createRedisClient>) => Promise<number>,
 ) {
   const logger = createLogger({ level: 'error', service: 'ops' });
-  const redis = createRedis(config.redis.url, 'worker', logger);
-  const queues = createQueues(redis, config.redis.prefix, config.jobs, logger);
+  const redis = createRedisClient(config.redis, 'worker', logger);
+  const queues = createQueues(redis, config.redis, config.jobs, logger);
   try {
     return await work(queues, redis);
   } finally {
@@ -56,34 +56,29 @@ async function withQueues(
   }
 }
 
-function pick(queues: RequestQueues, name: string | undefined): Queue {
-  const queue =
-    name === 'charges'
-      ? queues.charges
-      : name === 'orders'
-        ? queues.orders
-        : name === 'events'
-          ? queues.events
-          : undefined;
-  if (!queue) {
+/** Every partition's queue of that name. */
+function pick(queues: RequestQueues, name: string | undefined): Queue[] {
+  const picked = queues.observed().filter((o) => o.queue.name === name);
+  if (picked.length === 0) {
     throw new UsageError(`name a queue: charges, orders or events (got ${name ?? 'nothing'})`);
   }
-  return queue as Queue;
+  return picked.map((o) => o.queue);
 }
 
 class UsageError extends Error {}
 
-const all = (queues: RequestQueues) => [queues.charges, queues.orders] as Queue[];
+/** The request queues of every partition (events have their own commands). */
+const all = (queues: RequestQueues) => queues.observed().filter((o) => o.partition !== 'all');
 
 const commands: Record<string, Command> = {
   async reconcile(config) {
     const logger = createLogger({ level: 'error', service: 'ops' });
     const sequelize = createSequelizeFromConfig(config);
     // A few retries, then an error: a command must not wait forever on a Redis that is down.
-    const redis = createRedis(config.redis.url, 'worker', logger, { maxRetriesPerRequest: 2 });
+    const redis = createRedisClient(config.redis, 'worker', logger, { maxRetriesPerRequest: 2 });
     try {
       const problems = await runReconcile(
-        { sequelize, records: createRequestRecords(redis, config.redis.prefix), logger },
+        { sequelize, records: createRequestRecords(redis, config.redis), logger },
         { stuckAfterS: config.reconcile.stuckAfterS },
         out,
       );
@@ -105,17 +100,17 @@ const commands: Record<string, Command> = {
     }),
   'retry-failed': (config, name) =>
     withQueues(config, async (queues) => {
-      await runRetryFailed(pick(queues, name), out);
+      for (const queue of pick(queues, name)) await runRetryFailed(queue, out);
       return 0;
     }),
   pause: (config, name) =>
     withQueues(config, async (queues) => {
-      await runPause(pick(queues, name), true, out);
+      for (const queue of pick(queues, name)) await runPause(queue, true, out);
       return 0;
     }),
   resume: (config, name) =>
     withQueues(config, async (queues) => {
-      await runPause(pick(queues, name), false, out);
+      for (const queue of pick(queues, name)) await runPause(queue, false, out);
       return 0;
     }),
   events: (config) =>
@@ -148,7 +143,7 @@ const commands: Record<string, Command> = {
         await runReplayOnHold(
           {
             queues,
-            records: createRequestRecords(redis, config.redis.prefix),
+            records: createRequestRecords(redis, config.redis),
             onHoldOrders: () => createOrdersRepository(sequelize).onHoldJobs(),
             onHoldCharges: () => createChargesRepository(sequelize).onHoldJobs(),
           },

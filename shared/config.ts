@@ -25,6 +25,34 @@ const envSchema = z
     /** Connections per process; sizing per process kind: docs/scale-out.md. */
     DB_POOL_MAX: int(1, 500).default(20),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+    /**
+     * Seeds of a Redis Cluster, `host:port,host:port…`. When set, every use of Redis goes to the
+     * cluster and REDIS_URL is not used (docs/scale-out.md).
+     */
+    REDIS_CLUSTER_NODES: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9.-]+:[0-9]{1,5}(,[A-Za-z0-9.-]+:[0-9]{1,5})*$/,
+        'must be host:port,host:port…',
+      )
+      .optional(),
+    /**
+     * Partitions requests are spread over, chosen from the user id; each has its own queues and
+     * records under a hash tag of its own. Default 1 on a single Redis, 16 on a cluster.
+     */
+    QUEUE_PARTITIONS: int(1, 256).optional(),
+    /**
+     * While QUEUE_PARTITIONS changes: the number before. Workers also drain that layout's queues
+     * and the API still finds its requests' records (the procedure: runbooks/re-partitioning.md).
+     */
+    QUEUE_PARTITIONS_PREVIOUS: int(1, 256).optional(),
+    /**
+     * When ≥ 1, an accept answers 202 only after this many replicas acknowledged its writes
+     * (Redis WAIT), else 503 SERVICE_UNAVAILABLE: a master dying then loses no accepted request.
+     */
+    REDIS_MIN_REPLICAS_ACK: int(0, 16).default(0),
+    /** How long an accept waits for the replicas' acknowledgement. */
+    REDIS_REPLICA_ACK_TIMEOUT_MS: int(1, 60_000).default(100),
     /** Prefix of every Redis key this system writes (BullMQ queues included). */
     REDIS_PREFIX: z
       .string()
@@ -119,6 +147,15 @@ const envSchema = z
         message: 'must be above twice DB_LOCK_WAIT_TIMEOUT_S (in ms)',
       });
     }
+    const tagged = env.REDIS_CLUSTER_NODES !== undefined || (env.QUEUE_PARTITIONS ?? 1) > 1;
+    if (tagged && /[{}]/.test(env.REDIS_PREFIX)) {
+      // The partitions and shared concerns bring their own hash tags.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_PREFIX'],
+        message: 'must not contain braces with REDIS_CLUSTER_NODES or QUEUE_PARTITIONS above 1',
+      });
+    }
     if (env.NODE_ENV !== 'production') return;
     if (env.JWT_SECRET === undefined) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required in production' });
@@ -148,7 +185,17 @@ export interface Config {
   readonly env: 'development' | 'test' | 'production';
   readonly port: number;
   readonly database: { readonly url: string; readonly name: string; readonly poolMax: number };
-  readonly redis: { readonly url: string; readonly prefix: string };
+  readonly redis: {
+    readonly url: string;
+    readonly prefix: string;
+    /** Seeds of a Redis Cluster; undefined for a single Redis at `url`. */
+    readonly clusterNodes: readonly { readonly host: string; readonly port: number }[] | undefined;
+    readonly partitions: number;
+    /** The partition count before a change still being drained, if any. */
+    readonly previousPartitions: number | undefined;
+    readonly minReplicasAck: number;
+    readonly replicaAckTimeoutMs: number;
+  };
   readonly jwtSecret: string;
   readonly admin: {
     readonly user: string;
@@ -222,7 +269,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     env: e.NODE_ENV,
     port: e.PORT,
     database: { url: e.DATABASE_URL, name, poolMax: e.DB_POOL_MAX },
-    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    redis: {
+      url: e.REDIS_URL,
+      prefix: e.REDIS_PREFIX,
+      clusterNodes: e.REDIS_CLUSTER_NODES?.split(',').map((seed) => {
+        const [host = '', port = ''] = seed.split(':');
+        return { host, port: Number(port) };
+      }),
+      partitions: e.QUEUE_PARTITIONS ?? (e.REDIS_CLUSTER_NODES === undefined ? 1 : 16),
+      previousPartitions: e.QUEUE_PARTITIONS_PREVIOUS,
+      minReplicasAck: e.REDIS_MIN_REPLICAS_ACK,
+      replicaAckTimeoutMs: e.REDIS_REPLICA_ACK_TIMEOUT_MS,
+    },
     jwtSecret: e.JWT_SECRET ?? DEV_JWT_SECRET,
     admin: { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD, readOnly: e.ADMIN_READ_ONLY },
     logLevel: e.LOG_LEVEL,

@@ -192,39 +192,69 @@ export function observePool(metrics: Metrics, sequelize: Sequelize, max: number)
 
 const QUEUE_STATES = ['wait', 'active', 'delayed', 'prioritized', 'failed', 'completed'] as const;
 
+/** A queue as metrics see it: its name (the `queue` label) and its partition. */
+export interface ObservedQueue {
+  queue: Queue;
+  /** `0`, `1`, … (`previous:0` … while re-partitioning); `all` for an unpartitioned queue. */
+  partition: string;
+}
+
 /**
- * shop_queue_jobs{queue,state} (failed = ON_HOLD) and shop_queue_oldest_waiting_age_seconds,
- * read from Redis at scrape time (a few calls per queue per scrape, not per request).
+ * The queue gauges, read from Redis at scrape time: jobs per queue and state summed over the
+ * partitions (shop_queue_jobs), the oldest waiting job of any partition
+ * (shop_queue_oldest_waiting_age_seconds), and the backlog of each partition
+ * (shop_queue_partition_backlog_jobs: waiting + delayed + prioritized jobs), which shows a
+ * partition falling behind the others.
  */
-export function observeQueues(metrics: Metrics, queues: Queue[]): void {
+export function observeQueues(metrics: Metrics, queues: readonly ObservedQueue[]): void {
   const registers = [metrics.registry];
+  const partitionBacklog = new Gauge({
+    name: 'shop_queue_partition_backlog_jobs',
+    help: 'Jobs waiting (waiting + delayed + prioritized) per queue and partition',
+    labelNames: ['queue', 'partition'] as const,
+    registers,
+  });
   new Gauge({
     name: 'shop_queue_jobs',
-    help: 'Jobs per queue and state (failed jobs are the ON_HOLD ones)',
+    help: 'Jobs per queue and state, over every partition (failed jobs are the ON_HOLD ones)',
     labelNames: ['queue', 'state'] as const,
     registers,
     async collect() {
-      for (const queue of queues) {
-        const counts = await queue.getJobCounts(...QUEUE_STATES).catch(() => undefined);
-        if (!counts) continue;
-        for (const state of QUEUE_STATES)
-          this.set({ queue: queue.name, state }, counts[state] ?? 0);
+      const sums = new Map<string, Map<string, number>>();
+      await Promise.all(
+        queues.map(async ({ queue, partition }) => {
+          const counts = await queue.getJobCounts(...QUEUE_STATES).catch(() => undefined);
+          if (!counts) return;
+          const sum = sums.get(queue.name) ?? new Map<string, number>();
+          sums.set(queue.name, sum);
+          for (const state of QUEUE_STATES)
+            sum.set(state, (sum.get(state) ?? 0) + (counts[state] ?? 0));
+          partitionBacklog.set(
+            { queue: queue.name, partition },
+            (counts.wait ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0),
+          );
+        }),
+      );
+      for (const [queue, sum] of sums) {
+        for (const [state, count] of sum) this.set({ queue, state }, count);
       }
     },
   });
   new Gauge({
     name: 'shop_queue_oldest_waiting_age_seconds',
-    help: 'Age of the oldest job still waiting, per queue (0 when none)',
+    help: 'Age of the oldest job still waiting, per queue over every partition (0 when none)',
     labelNames: ['queue'] as const,
     registers,
     async collect() {
-      for (const queue of queues) {
-        const [oldest] = await queue.getJobs(['wait'], 0, 0, true).catch(() => []);
-        this.set(
-          { queue: queue.name },
-          oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1_000) : 0,
-        );
-      }
+      const oldest = new Map<string, number>();
+      await Promise.all(
+        queues.map(async ({ queue }) => {
+          const [job] = await queue.getJobs(['wait'], 0, 0, true).catch(() => []);
+          const age = job ? Math.max(0, (Date.now() - job.timestamp) / 1_000) : 0;
+          oldest.set(queue.name, Math.max(oldest.get(queue.name) ?? 0, age));
+        }),
+      );
+      for (const [queue, age] of oldest) this.set({ queue }, age);
     },
   });
 }

@@ -3,7 +3,7 @@ import { loadConfig } from '../shared/config';
 import { createSequelizeFromConfig } from '../shared/db/sequelize';
 import { createLogger } from '../shared/logger';
 import { onShutdownSignal } from '../shared/process';
-import { createRedis } from '../shared/redis';
+import { createRedisClient } from '../shared/redis';
 import { createRequestRecords } from '../shared/requests/records';
 import { startMetricsServer, type MetricsServer } from './metrics-server';
 import { startWorkers, type RunningWorkers } from './wiring';
@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, service: 'workers' });
   const sequelize = createSequelizeFromConfig(config);
-  const redis = createRedis(config.redis.url, 'worker', logger);
+  const redis = createRedisClient(config.redis, 'worker', logger);
 
   const state: { running?: RunningWorkers; metrics?: MetricsServer; stopping: boolean } = {
     stopping: false,
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     logger,
     sequelize,
     connection: redis,
-    records: createRequestRecords(redis, config.redis.prefix),
+    records: createRequestRecords(redis, config.redis),
   });
   state.running = running;
   state.metrics = await startMetricsServer(

@@ -19,7 +19,8 @@ import {
   type Metrics,
 } from '../shared/metrics';
 import { TRACKED_KINDS } from '../shared/reconcile';
-import { requestsParser } from '../shared/queues/batch';
+import { requestsParser, type JobPayload } from '../shared/queues/batch';
+import { observedPartitions, partitionedQueue, type PartitionedQueue } from '../shared/queues';
 import { CHARGES_QUEUE } from '../shared/queues/charges';
 import { ORDERS_QUEUE } from '../shared/queues/orders';
 import { breakerSettings, createDbBreaker, type DbBreaker } from '../shared/resilience/breaker';
@@ -59,58 +60,73 @@ const MAX_STALLED_COUNT = 5;
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-function startWorker<J, V extends RequestView>(
+/**
+ * One kind of request's workers: a BullMQ worker per partition (`shared/keyspace.ts`), each
+ * with its share of the process's concurrency, so a busy partition never takes the slots of
+ * the others — fair by construction. Their requests still meet in this process (orders in one
+ * group commit). A database outage pauses every partition's queue.
+ */
+function startPartitionedWorkers<J, V extends RequestView>(
   queueName: string,
   queueJobs: QueueJobs<J, V>,
   breaker: DbBreaker,
   metrics: Metrics,
   { config, logger, connection, records }: WorkerClients,
   concurrency = config.worker.concurrency,
-): { queue: Queue; watched: WatchedWorker } {
-  const queue = new Queue(queueName, { connection, prefix: config.redis.prefix });
-  queue.on('error', (error) => {
-    logger.warn('queue error', { queue: queueName, error: error.message });
+): { queue: PartitionedQueue<J>; watched: WatchedWorker[] } {
+  const queue = partitionedQueue<J>(queueName, config.redis, (prefix) => {
+    const opened = new Queue<JobPayload<J>>(queueName, { connection, prefix });
+    opened.on('error', (error) => {
+      logger.warn('queue error', { queue: queueName, error: error.message });
+    });
+    return opened;
   });
-  const processor = jobProcessor(queueJobs, {
-    records,
-    logger,
-    breaker,
-    metrics,
-    pauseQueue: (ms) => queue.rateLimit(ms),
-  });
-
-  const requestsOf = requestsParser(queueJobs.schema);
-  const create = () => {
-    const worker = new Worker(queueName, processor, {
-      connection,
-      prefix: config.redis.prefix,
-      concurrency,
-      lockDuration: config.worker.lockMs,
-      stalledInterval: config.worker.lockMs,
-      // Processing is idempotent, so a job whose worker died may safely run again.
-      maxStalledCount: MAX_STALLED_COUNT,
-      // Per-minute completed/failed counts for `npm run ops -- queues`.
-      metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
-    });
-    worker.on('error', (error) => {
-      logger.warn('worker error', { queue: queueName, error: error.message });
-    });
-    worker.on('failed', (job) => {
-      // Jobs failed outside the processor (stalled too often) still must not vanish.
-      if (job && stalledTooOften(job, MAX_STALLED_COUNT)) {
-        for (const request of requestsOf(job.data) ?? []) {
-          void putOnHold(queueJobs, { records, logger, metrics }, queueName, request);
-        }
-      }
-    });
-    return worker;
+  const perPartition = Math.max(1, Math.ceil(concurrency / config.redis.partitions));
+  const pauseQueue = async (ms: number) => {
+    await Promise.all(queue.partitions.map((p) => p.queue.rateLimit(ms)));
   };
+  const requestsOf = requestsParser(queueJobs.schema);
 
-  const watched = watchWorker({
-    create,
-    queue,
-    logger,
-    idleExpected: () => breaker.state !== 'closed',
+  const watched = queue.partitions.map(({ base, queue: partitionQueue }) => {
+    const part = records.part(base);
+    const processor = jobProcessor(queueJobs, {
+      records: part,
+      logger,
+      breaker,
+      metrics,
+      pauseQueue,
+    });
+    const create = () => {
+      const worker = new Worker(queueName, processor, {
+        connection,
+        prefix: base,
+        concurrency: perPartition,
+        lockDuration: config.worker.lockMs,
+        stalledInterval: config.worker.lockMs,
+        // Processing is idempotent, so a job whose worker died may safely run again.
+        maxStalledCount: MAX_STALLED_COUNT,
+        // Per-minute completed/failed counts for `npm run ops -- queues`.
+        metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
+      });
+      worker.on('error', (error) => {
+        logger.warn('worker error', { queue: queueName, error: error.message });
+      });
+      worker.on('failed', (job) => {
+        // Jobs failed outside the processor (stalled too often) still must not vanish.
+        if (job && stalledTooOften(job, MAX_STALLED_COUNT)) {
+          for (const request of requestsOf(job.data) ?? []) {
+            void putOnHold(queueJobs, { records: part, logger, metrics }, queueName, request);
+          }
+        }
+      });
+      return worker;
+    };
+    return watchWorker({
+      create,
+      queue: partitionQueue as Queue,
+      logger,
+      idleExpected: () => breaker.state !== 'closed',
+    });
   });
   return { queue, watched };
 }
@@ -140,14 +156,14 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
   const events = startEventDelivery({ ...clients, breaker, metrics }, options.events);
   const balances = createBalancesRepository(sequelize);
   const started = [
-    startWorker(
+    startPartitionedWorkers(
       CHARGES_QUEUE,
       chargeJobs({ sequelize, balances, charges: createChargesRepository(sequelize) }),
       breaker,
       metrics,
       clients,
     ),
-    startWorker(
+    startPartitionedWorkers(
       ORDERS_QUEUE,
       orderJobs(
         {
@@ -184,8 +200,12 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
     ),
   ];
 
-  const queues: Queue[] = [...started.map((s) => s.queue), events.queue];
-  observeQueues(metrics, queues);
+  const observed = [
+    ...started.flatMap((s) => observedPartitions(s.queue as PartitionedQueue<unknown>)),
+    { queue: events.queue as Queue, partition: 'all' },
+  ];
+  const queues = observed.map((o) => o.queue);
+  observeQueues(metrics, observed);
 
   // The top-sellers ranking is precomputed here every 30 s (one process per period does it),
   // so API requests never aggregate orders.
@@ -193,7 +213,12 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
   const refreshTop = () =>
     breaker
       .run(() =>
-        refreshTopSellers(clients.records.redis, config.redis.prefix, products, TOP_PERIOD_MS),
+        refreshTopSellers(
+          clients.records.redis,
+          clients.records.keyspace.shared('catalog'),
+          products,
+          TOP_PERIOD_MS,
+        ),
       )
       .catch((error: unknown) => {
         logger.debug('top sellers refresh skipped', { error: String(error) });
@@ -204,7 +229,14 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
 
   const { redis } = clients.records;
   const reconcile = startReconcileSchedule(
-    { sequelize, records: clients.records, redis, prefix: config.redis.prefix, breaker, logger },
+    {
+      sequelize,
+      records: clients.records,
+      redis,
+      prefix: clients.records.keyspace.shared('reconcile'),
+      breaker,
+      logger,
+    },
     {
       intervalS: config.reconcile.intervalS,
       stuckAfterS: config.reconcile.stuckAfterS,
@@ -217,7 +249,7 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
     checks: CHECK_NAMES,
     kinds: TRACKED_KINDS,
     latest: async () => {
-      const report = await latestReport(redis, config.redis.prefix);
+      const report = await latestReport(redis, clients.records.keyspace.shared('reconcile'));
       return (
         report && {
           completedAt: report.completedAt,
@@ -232,7 +264,10 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
   return {
     workers: () => {
       const delivery = events.worker();
-      return [...started.map((s) => s.watched.current()), ...(delivery ? [delivery] : [])];
+      return [
+        ...started.flatMap((s) => s.watched.map((w) => w.current())),
+        ...(delivery ? [delivery] : []),
+      ];
     },
     queues,
     metrics,
@@ -241,10 +276,15 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
     close() {
       closing ??= (async () => {
         clearInterval(topTimer);
-        await Promise.allSettled([reconcile.close(), ...started.map((s) => s.watched.close())]);
+        await Promise.allSettled([
+          reconcile.close(),
+          ...started.flatMap((s) => s.watched.map((w) => w.close())),
+        ]);
         // After the order workers: no event can be recorded any more, so none is left behind.
         await events.close();
-        await Promise.allSettled(started.map((s) => s.queue.close()));
+        await Promise.allSettled(
+          started.flatMap((s) => s.queue.partitions.map((p) => p.queue.close())),
+        );
         breaker.shutdown();
       })();
       return closing;

@@ -1,4 +1,5 @@
-import { AppError } from '../../shared/errors';
+import { AppError, serviceUnavailable } from '../../shared/errors';
+import { waitForReplicas } from '../../shared/redis';
 import { uuidv7 } from '../../shared/ids';
 import { MAX_REQUESTS_PER_JOB, type JobPayload } from '../../shared/queues/batch';
 import {
@@ -28,9 +29,21 @@ export function requireIdempotencyKey(header: unknown): string {
 /** How many of the last jobs' sizes the requests-per-job figure averages. */
 const RECENT_JOBS = 256;
 
-/** Where accepted jobs go: a BullMQ queue. */
+/** Where accepted jobs go: the BullMQ queue of the user's partition. */
 export interface JobSink<J> {
-  add(name: string, data: JobPayload<J>, opts?: { jobId: string }): Promise<unknown>;
+  forUser(userId: number): {
+    add(name: string, data: JobPayload<J>, opts?: { jobId: string }): Promise<unknown>;
+  };
+}
+
+/**
+ * `REDIS_MIN_REPLICAS_ACK`: with `replicas` ≥ 1, an accept is answered only once that many
+ * replicas acknowledged its writes (Redis WAIT, at most `timeoutMs`); else it fails with 503
+ * and the client retries with the same key (the outcome is unknown, the key stays claimed).
+ */
+export interface ReplicaAck {
+  replicas: number;
+  timeoutMs: number;
 }
 
 export interface AcceptRequest<J> {
@@ -72,7 +85,12 @@ interface Waiting<J> {
  * (reservation, BullMQ add) and as many again per job in the workers (fetch, complete); a
  * batch pays them once (figures: load/REPORT.md, "Optimisations, before and after").
  */
-export function createAcceptPath<J>(kind: RequestKind, records: RequestRecords, queue: JobSink<J>) {
+export function createAcceptPath<J>(
+  kind: RequestKind,
+  records: RequestRecords,
+  queue: JobSink<J>,
+  ack: ReplicaAck = { replicas: 0, timeoutMs: 0 },
+) {
   let waiting: Waiting<J>[] = [];
   // Sizes of the last jobs enqueued: admission control turns a queue's job count into an
   // estimate of its requests with their mean.
@@ -87,6 +105,7 @@ export function createAcceptPath<J>(kind: RequestKind, records: RequestRecords, 
   };
 
   async function flush(batch: Waiting<J>[]): Promise<void> {
+    const userId = (batch[0] as Waiting<J>).request.userId;
     let reservations: Reservation[];
     try {
       reservations = await records.reserveMany(batch.map((w) => w.request));
@@ -99,11 +118,13 @@ export function createAcceptPath<J>(kind: RequestKind, records: RequestRecords, 
     try {
       const [only] = fresh;
       if (fresh.length > 0) enqueued(fresh.length);
+      const partitionQueue = queue.forUser(userId);
       if (fresh.length === 1 && only) {
-        await queue.add(kind, only.job, { jobId: only.request.id });
+        await partitionQueue.add(kind, only.job, { jobId: only.request.id });
       } else if (fresh.length > 1) {
-        await queue.add(kind, { requests: fresh.map((w) => w.job) });
+        await partitionQueue.add(kind, { requests: fresh.map((w) => w.job) });
       }
+      if (fresh.length > 0 && ack.replicas > 0) await replicated(userId);
     } catch (error) {
       failure = { error };
     }
@@ -115,12 +136,33 @@ export function createAcceptPath<J>(kind: RequestKind, records: RequestRecords, 
     }
   }
 
+  /** Throws unless enough replicas acknowledged this connection's writes to the partition. */
+  async function replicated(userId: number): Promise<void> {
+    const part = records.forUser(userId);
+    const acked = await waitForReplicas(records.redis, part.base, ack.replicas, ack.timeoutMs);
+    if (acked < ack.replicas) {
+      throw serviceUnavailable(
+        `Redis replicas did not acknowledge the accept in ${ack.timeoutMs} ms; retry with the same Idempotency-Key`,
+      );
+    }
+  }
+
+  /** One flush per partition and per {@link MAX_REQUESTS_PER_JOB}: one script, one job. */
   function schedule(): void {
     setImmediate(() => {
       const taken = waiting;
       waiting = [];
-      for (let i = 0; i < taken.length; i += MAX_REQUESTS_PER_JOB) {
-        void flush(taken.slice(i, i + MAX_REQUESTS_PER_JOB));
+      const byPartition = new Map<string, Waiting<J>[]>();
+      for (const w of taken) {
+        const base = records.forUser(w.request.userId).base;
+        const group = byPartition.get(base);
+        if (group) group.push(w);
+        else byPartition.set(base, [w]);
+      }
+      for (const group of byPartition.values()) {
+        for (let i = 0; i < group.length; i += MAX_REQUESTS_PER_JOB) {
+          void flush(group.slice(i, i + MAX_REQUESTS_PER_JOB));
+        }
       }
     });
   }
@@ -168,11 +210,15 @@ export function createAcceptPath<J>(kind: RequestKind, records: RequestRecords, 
         detail: 'This Idempotency-Key was first used with a different request body',
       });
     }
-    const first = await records.get(kind, reservation.id);
+    const first = await records.get(kind, userId, reservation.id);
     if (first?.status === 'PENDING') {
       const { createdAt } = JSON.parse(first.view) as { createdAt: string };
-      await queue.add(kind, request.makeJob(reservation.id, createdAt), { jobId: reservation.id });
+      await queue
+        .forUser(userId)
+        .add(kind, request.makeJob(reservation.id, createdAt), { jobId: reservation.id });
     }
+    // The first answer may not have reached a replica yet either (its client got a 503).
+    if (ack.replicas > 0) await replicated(userId);
     return { id: reservation.id, replayed: true };
   }
 

@@ -3,9 +3,11 @@ import type { RequestKind, RequestRecords } from '../../shared/requests/records'
 import { UUID_PATTERN } from '../../shared/ids';
 import { isBatch, type JobPayload } from '../../shared/queues/batch';
 
-/** Jobs still in the queue, looked up by id: a BullMQ queue. */
+/** Jobs still in the queue, looked up by id: the BullMQ queue of the user's partition. */
 export interface JobSource<J> {
-  getJob(id: string): Promise<{ data: JobPayload<J>; getState(): Promise<string> } | undefined>;
+  forUser(userId: number): {
+    getJob(id: string): Promise<{ data: JobPayload<J>; getState(): Promise<string> } | undefined>;
+  };
 }
 
 export interface StatusSources<J, V extends { userId: number; status: string }> {
@@ -34,7 +36,7 @@ export async function readStatus<
   V extends { userId: number; status: string },
 >(sources: StatusSources<J, V>, id: string, userId: number): Promise<StatusView | null> {
   if (!UUID_PATTERN.test(id)) return null;
-  const record = await sources.records.get(sources.kind, id);
+  const record = await sources.records.get(sources.kind, userId, id);
   if (record) {
     const view = JSON.parse(record.view) as { userId: number };
     if (view.userId !== userId) return null;
@@ -47,7 +49,7 @@ export async function readStatus<
       : null;
   }
   // Only a job of one request has the request's id (a batch job's id is BullMQ's own).
-  const job = await sources.queue.getJob(id);
+  const job = await sources.queue.forUser(userId).getJob(id);
   if (!job || isBatch(job.data) || job.data.userId !== userId) return null;
   const view = sources.fromJob(job.data, (await job.getState()) === 'active');
   return { json: JSON.stringify(view), final: false };

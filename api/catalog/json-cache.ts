@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis';
 
 export interface JsonCacheOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Redis key prefix (the process's REDIS_PREFIX plus a namespace). */
   keyPrefix: string;
   /** How long this process serves an entry without asking again. */

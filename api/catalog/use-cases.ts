@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis';
 import {
   computeTopSellers,
   topSellersKey,
@@ -16,7 +16,7 @@ const TOP_MAX_AGE_MS = 60_000;
 
 export interface CatalogDeps {
   products: ProductsRepository;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   logger: Logger;
   /** How long the last known view may be served while the database is unreachable. */

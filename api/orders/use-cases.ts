@@ -2,18 +2,20 @@ import type { OrderCursor, OrdersRepository } from '../../shared/db/repositories
 import type { OrderJob } from '../../shared/queues/orders';
 import type { RequestRecords } from '../../shared/requests/records';
 import { isFinal, unappliedOrderView, type OrderView } from '../../shared/views';
-import { createAcceptPath, type JobSink } from '../accepts/accept-path';
+import { createAcceptPath, type JobSink, type ReplicaAck } from '../accepts/accept-path';
 import { readStatus, type JobSource } from '../accepts/status';
 import { encodeOrderCursor } from './schemas';
 
 export interface OrdersDeps {
   records: RequestRecords;
   queue: JobSink<OrderJob> & JobSource<OrderJob>;
+  /** Accepts answer only once this many Redis replicas acknowledged them (0: at once). */
+  replicaAck?: ReplicaAck;
   orders: OrdersRepository;
 }
 
-export function createOrdersService({ records, queue, orders }: OrdersDeps) {
-  const accepts = createAcceptPath<OrderJob>('order', records, queue);
+export function createOrdersService({ records, queue, orders, replicaAck }: OrdersDeps) {
+  const accepts = createAcceptPath<OrderJob>('order', records, queue, replicaAck);
   return {
     /** Requests per job this process has enqueued lately (see `createAcceptPath`). */
     requestsPerJob: accepts.requestsPerJob,
@@ -65,7 +67,7 @@ export function createOrdersService({ records, queue, orders }: OrdersDeps) {
      * one page past the cursor, so the merged page is exact.
      */
     async list(userId: number, after: OrderCursor | null, limit: number) {
-      const [rows, openIds] = await Promise.all([
+      const [rows, open] = await Promise.all([
         orders.listForUser(userId, after, limit + 1),
         records.openForUser(
           'order',
@@ -75,13 +77,14 @@ export function createOrdersService({ records, queue, orders }: OrdersDeps) {
         ),
       ]);
       const recorded = new Set(rows.map((row) => row.orderId));
-      const statuses = await records.getMany('order', openIds);
-      const open = statuses.flatMap((record, i) =>
+      const openIds = open.map((entry) => entry.id);
+      const statuses = await records.getMany('order', userId, openIds);
+      const pending = statuses.flatMap((record, i) =>
         record && !isFinal(record.status) && !recorded.has(openIds[i] ?? '')
           ? [JSON.parse(record.view) as OrderView]
           : [],
       );
-      const merged = [...rows, ...open].sort(newestFirst);
+      const merged = [...rows, ...pending].sort(newestFirst);
       const items = merged.slice(0, limit);
       const last = items.at(-1);
       return {

@@ -1,14 +1,26 @@
 import { isBatch, type JobPayload } from '../../shared/queues/batch';
 import type { Queue } from 'bullmq';
+import type { ObservedQueue } from '../../shared/metrics';
+
+/** `orders`, or `orders/p3` when the queue is one of several partitions. */
+export function queueLabel({ queue, partition }: ObservedQueue, all: readonly ObservedQueue[]) {
+  const several = all.filter((o) => o.queue.name === queue.name).length > 1;
+  return several ? `${queue.name}/p${partition}` : queue.name;
+}
 
 const STATES = ['wait', 'prioritized', 'delayed', 'active', 'failed', 'completed'] as const;
 
 /** `ops queues`: depth per state, throughput over the last minutes, age of the oldest waiting job. */
-export async function runQueues(queues: Queue[], out: (line: string) => void): Promise<void> {
+export async function runQueues(
+  queues: readonly ObservedQueue[],
+  out: (line: string) => void,
+): Promise<void> {
+  const width = Math.max(10, ...queues.map((o) => queueLabel(o, queues).length + 2));
   out(
-    `${'queue'.padEnd(10)}${STATES.map((s) => s.padStart(12)).join('')}  paused  done/min (1m, 5m)  failed/min  oldest waiting`,
+    `${'queue'.padEnd(width)}${STATES.map((s) => s.padStart(12)).join('')}  paused  done/min (1m, 5m)  failed/min  oldest waiting`,
   );
-  for (const queue of queues) {
+  for (const observed of queues) {
+    const { queue } = observed;
     const [counts, paused, done, failed, [oldest]] = await Promise.all([
       queue.getJobCounts(...STATES),
       queue.isPaused(),
@@ -20,17 +32,20 @@ export async function runQueues(queues: Queue[], out: (line: string) => void): P
       (data.slice(0, minutes).reduce((a, b) => a + b, 0) / minutes).toFixed(0);
     const age = oldest ? `${((Date.now() - oldest.timestamp) / 1_000).toFixed(1)} s` : '-';
     out(
-      `${queue.name.padEnd(10)}${STATES.map((s) => String(counts[s] ?? 0).padStart(12)).join('')}  ${(paused ? 'yes' : 'no').padEnd(6)}  ${`${perMinute(done.data, 1)}, ${perMinute(done.data, 5)}`.padEnd(17)}  ${perMinute(failed.data, 1).padEnd(10)}  ${age}`,
+      `${queueLabel(observed, queues).padEnd(width)}${STATES.map((s) => String(counts[s] ?? 0).padStart(12)).join('')}  ${(paused ? 'yes' : 'no').padEnd(6)}  ${`${perMinute(done.data, 1)}, ${perMinute(done.data, 5)}`.padEnd(17)}  ${perMinute(failed.data, 1).padEnd(10)}  ${age}`,
     );
   }
   out('failed = ON_HOLD (infrastructure kept failing); replay with: npm run ops -- replay-on-hold');
 }
 
 /** `ops on-hold`: the ON_HOLD (failed) jobs, oldest first, with why their last attempt failed. */
-export async function runListOnHold(queues: Queue[], out: (line: string) => void): Promise<number> {
+export async function runListOnHold(
+  queues: readonly ObservedQueue[],
+  out: (line: string) => void,
+): Promise<number> {
   let total = 0;
   let requests = 0;
-  for (const queue of queues) {
+  for (const { queue } of queues) {
     const jobs = await queue.getJobs(['failed'], 0, -1, true);
     total += jobs.length;
     for (const job of jobs) {

@@ -20,9 +20,15 @@ interface ReplayableQueue<J> {
   getFailed(start: number, end: number): Promise<Job[]>;
 }
 
+/** A kind's queues, one per partition, as replaying needs them. */
+interface ReplayableQueues<J> {
+  forUser(userId: number): ReplayableQueue<J>;
+  partitions: readonly { base: string; queue: ReplayableQueue<J> }[];
+}
+
 async function replayQueue<J>(
   kind: RequestKind,
-  queue: ReplayableQueue<J>,
+  queues: ReplayableQueues<J>,
   recorded: J[],
   requestsOf: (data: unknown) => J[] | null,
   idOf: (job: J) => string,
@@ -35,35 +41,39 @@ async function replayQueue<J>(
   // Failed jobs are the ON_HOLD ones: business failures complete, they never fail. A batch job
   // is re-queued whole; its requests that were applied stay final (a non-final status never
   // replaces a final one) and applying them again is a no-op.
-  for (const job of await queue.getFailed(0, -1)) {
-    const requests = requestsOf(job.data) ?? [];
-    await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-    await records.transitionMany(
-      kind,
-      requests.map((data) => {
-        const view = pendingView(data);
-        return {
-          id: idOf(data),
-          userId: view.userId,
-          acceptedAt: view.createdAt,
-          status: 'PENDING',
-          view,
-        };
-      }),
-    );
-    for (const data of requests) {
-      requeued.add(idOf(data));
-      replayed++;
-      out(`  ${kind} ${idOf(data)} re-queued`);
+  for (const { base, queue } of queues.partitions) {
+    for (const job of await queue.getFailed(0, -1)) {
+      const requests = requestsOf(job.data) ?? [];
+      await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+      // The records of the partition the job is in (while re-partitioning, maybe the previous).
+      await records.part(base).transitionMany(
+        kind,
+        requests.map((data) => {
+          const view = pendingView(data);
+          return {
+            id: idOf(data),
+            userId: view.userId,
+            acceptedAt: view.createdAt,
+            status: 'PENDING',
+            view,
+          };
+        }),
+      );
+      for (const data of requests) {
+        requeued.add(idOf(data));
+        replayed++;
+        out(`  ${kind} ${idOf(data)} re-queued`);
+      }
     }
   }
   // ON_HOLD rows whose job is gone (Redis lost it, or retention expired): enqueue them anew.
   for (const data of recorded) {
     const id = idOf(data);
+    const view = pendingView(data);
+    const queue = queues.forUser(view.userId);
     if (requeued.has(id) || (await queue.getJob(id))) continue;
     await queue.add(kind, data, { jobId: id });
-    const view = pendingView(data);
-    await records.transition(kind, {
+    await records.forUser(view.userId).transition(kind, {
       id,
       userId: view.userId,
       acceptedAt: view.createdAt,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis';
 import type { ProductsRepository } from '../db/repositories/products';
 
 export const TOP_WINDOW_HOURS = 72;
@@ -40,7 +40,7 @@ export const topSellersKey = (prefix: string) => `${prefix}:catalog:top-sellers`
  * schedule: a short Redis lock lets one of them do it per period.
  */
 export async function refreshTopSellers(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   products: Pick<ProductsRepository, 'topSellers'>,
   periodMs: number,

@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { layoutOf } from '../keyspace';
+import type { QueueLayoutSource } from '../queues';
+import type { RedisClient } from '../redis';
+import { scripted, type ScriptedRedis } from './scripts';
 
 /**
  * Redis-side records of accepted requests, so the accept path and status polling never touch
@@ -33,77 +36,6 @@ export type Reservation =
 export interface StatusRecord {
   status: string;
   view: string;
-}
-
-// Many requests in one call (an accept batch): one round trip and one script run instead of
-// one per request. KEYS per request i (4 each): idem key, status key, open set, user's open set.
-// ARGV: ttl, then per request fingerprint, id, pending view, accept time (ms), refuse ('1'/'0').
-// Per request: '' if it claimed its key (PENDING record written, id added to the open sets),
-// 'R' if the key was new but the request is refused, else the first claim's `<fingerprint> <id>`
-// — a replay is answered even while new work is refused.
-const RESERVE_MANY = `
-local out = {}
-for i = 1, #KEYS / 4 do
-  local k = 4 * (i - 1)
-  local a = 5 * (i - 1) + 1
-  local existing = redis.call('GET', KEYS[k + 1])
-  if existing then
-    out[i] = existing
-  elseif ARGV[a + 5] == '1' then
-    out[i] = 'R'
-  else
-    redis.call('SET', KEYS[k + 1], ARGV[a + 1] .. ' ' .. ARGV[a + 2], 'EX', ARGV[1])
-    redis.call('HSET', KEYS[k + 2], 'status', 'PENDING', 'view', ARGV[a + 3])
-    redis.call('EXPIRE', KEYS[k + 2], ARGV[1])
-    redis.call('ZADD', KEYS[k + 3], ARGV[a + 4], ARGV[a + 2])
-    redis.call('ZADD', KEYS[k + 4], ARGV[a + 4], ARGV[a + 2])
-    redis.call('EXPIRE', KEYS[k + 4], ARGV[1])
-    out[i] = ''
-  end
-end
-return out
-`;
-
-// KEYS per update i (3 each): status key, open set, user's open set. ARGV: ttl, final ('1' or
-// '0'), then status, view, id, accept time (ms) per update. Per update 1 if written. A final
-// view always wins and leaves the open sets; a non-final one never replaces a final one and
-// keeps its id in the open sets (again, if Redis lost them).
-const TRANSITION_MANY = `
-local out = {}
-for i = 1, #KEYS / 3 do
-  local k = 3 * (i - 1)
-  local a = 4 * (i - 1) + 2
-  local current = redis.call('HGET', KEYS[k + 1], 'status')
-  if ARGV[2] ~= '1' and (current == 'PAID' or current == 'FAILED' or current == 'COMPLETED') then
-    out[i] = 0
-  else
-    redis.call('HSET', KEYS[k + 1], 'status', ARGV[a + 1], 'view', ARGV[a + 2])
-    redis.call('EXPIRE', KEYS[k + 1], ARGV[1])
-    if ARGV[2] == '1' then
-      redis.call('ZREM', KEYS[k + 2], ARGV[a + 3])
-      redis.call('ZREM', KEYS[k + 3], ARGV[a + 3])
-    else
-      redis.call('ZADD', KEYS[k + 2], 'NX', ARGV[a + 4], ARGV[a + 3])
-      redis.call('ZADD', KEYS[k + 3], 'NX', ARGV[a + 4], ARGV[a + 3])
-      redis.call('EXPIRE', KEYS[k + 3], ARGV[1])
-    end
-    out[i] = 1
-  end
-end
-return out
-`;
-
-interface ScriptedRedis {
-  trackReserveMany(keyCount: number, ...keysAndArgv: string[]): Promise<string[]>;
-  trackTransitionMany(keyCount: number, ...keysAndArgv: string[]): Promise<number[]>;
-}
-
-function scripted(redis: Redis): ScriptedRedis {
-  if (!('trackReserveMany' in redis)) {
-    redis.defineCommand('trackReserveMany', { lua: RESERVE_MANY });
-    redis.defineCommand('trackTransitionMany', { lua: TRANSITION_MANY });
-  }
-  return redis as unknown as ScriptedRedis;
 }
 
 /** One request to reserve: its idempotency key's first use claims `id`. */
@@ -151,8 +83,20 @@ export function fingerprint(body: unknown): string {
     .digest('hex');
 }
 
-export function createRequestRecords(redis: Redis, prefix: string) {
-  const lua = scripted(redis);
+/** A WITHSCORES reply as ids with their accept times. */
+function pairs(flat: string[]): { id: string; ms: number }[] {
+  const out: { id: string; ms: number }[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2)
+    out.push({ id: flat[i] ?? '', ms: Number(flat[i + 1]) });
+  return out;
+}
+
+/**
+ * The records of one partition (`base`: its key prefix, hash tag included): every key a script
+ * or pipeline touches here shares the partition's slot.
+ */
+function partRecords(redis: RedisClient, lua: ScriptedRedis, base: string) {
+  const prefix = base;
   const idemKey = (kind: RequestKind, userId: number, key: string) =>
     `${prefix}:idem:${kind}:${userId}:${createHash('sha256').update(key).digest('hex')}`;
   const statusKey = (kind: RequestKind, id: string) => `${prefix}:status:${kind}:${id}`;
@@ -206,8 +150,8 @@ export function createRequestRecords(redis: Redis, prefix: string) {
   }
 
   return {
-    /** The connection the store uses (shared with whoever created it). */
-    redis,
+    /** The partition's key prefix. */
+    base,
 
     /**
      * Claims each request's idempotency key for its id and records its PENDING view, atomically
@@ -239,23 +183,39 @@ export function createRequestRecords(redis: Redis, prefix: string) {
     },
 
     /**
-     * A user's accepted requests that are not final, newest first (accept time, then id,
-     * descending), strictly after the keyset position `before` if given.
+     * A user's accepted requests that are not final, with their accept times, newest first
+     * (accept time, then id, descending), strictly after the keyset position `before` if given.
      */
     async openForUser(
       kind: RequestKind,
       userId: number,
       before: { ms: number; id: string } | null,
       limit: number,
-    ): Promise<string[]> {
+    ): Promise<{ id: string; ms: number }[]> {
       const key = userOpenKey(kind, userId);
-      if (!before) return redis.zrevrangebyscore(key, '+inf', '-inf', 'LIMIT', 0, limit);
+      if (!before) {
+        return pairs(
+          await redis.zrevrangebyscore(key, '+inf', '-inf', 'WITHSCORES', 'LIMIT', 0, limit),
+        );
+      }
       // Same accept time as the cursor: only smaller ids; then strictly older.
       const [tied, older] = await Promise.all([
-        redis.zrevrangebyscore(key, before.ms, before.ms),
-        redis.zrevrangebyscore(key, `(${before.ms}`, '-inf', 'LIMIT', 0, limit),
+        redis.zrevrangebyscore(key, before.ms, before.ms, 'WITHSCORES'),
+        redis.zrevrangebyscore(key, `(${before.ms}`, '-inf', 'WITHSCORES', 'LIMIT', 0, limit),
       ]);
-      return [...tied.filter((id) => id < before.id), ...older].slice(0, limit);
+      return [...pairs(tied).filter((e) => e.id < before.id), ...pairs(older)].slice(0, limit);
+    },
+
+    /** The first use of a user's key, as {@link reserveMany} answers it; undefined if unused. */
+    async firstUse(
+      kind: RequestKind,
+      userId: number,
+      key: string,
+    ): Promise<Reservation | undefined> {
+      const existing = await redis.get(idemKey(kind, userId, key));
+      if (existing === null) return undefined;
+      const [fp = '', firstId = ''] = existing.split(' ');
+      return { reserved: false, fingerprint: fp, id: firstId };
     },
 
     /** Ids accepted before `cutoffMs` (unix ms) that are still not final, oldest first. */
@@ -280,13 +240,6 @@ export function createRequestRecords(redis: Redis, prefix: string) {
       limit: number,
     ): Promise<{ id: string; ms: number }[]> {
       const key = openKey(kind);
-      const pairs = (flat: string[]) => {
-        const out: { id: string; ms: number }[] = [];
-        for (let i = 0; i + 1 < flat.length; i += 2) {
-          out.push({ id: flat[i] ?? '', ms: Number(flat[i + 1]) });
-        }
-        return out;
-      };
       if (!after) {
         return pairs(
           await redis.zrangebyscore(key, '-inf', `(${cutoffMs}`, 'WITHSCORES', 'LIMIT', 0, limit),
@@ -317,6 +270,115 @@ export function createRequestRecords(redis: Redis, prefix: string) {
     /** Records final views (of one kind, in one script); each replaces whatever was there. */
     async publishFinalMany(kind: RequestKind, updates: readonly StatusUpdate[]): Promise<void> {
       await write(kind, updates, '1');
+    },
+  };
+}
+
+export type PartRecords = ReturnType<typeof partRecords>;
+
+/**
+ * The records of accepted requests, over every partition (`shared/keyspace.ts`): a user's
+ * requests live in the user's partition; while re-partitioning, what was recorded under the
+ * previous layout is still found (reads and replays) and its partitions still served.
+ */
+export function createRequestRecords(redis: RedisClient, source: QueueLayoutSource) {
+  const lua = scripted(redis);
+  const { current, previous } = layoutOf(source);
+  const parts = new Map<string, PartRecords>();
+  const part = (base: string): PartRecords => {
+    let found = parts.get(base);
+    if (!found) {
+      found = partRecords(redis, lua, base);
+      parts.set(base, found);
+    }
+    return found;
+  };
+  const forUser = (userId: number) => part(current.partition(current.partitionOf(userId)));
+  const previousOf = (userId: number) =>
+    previous ? part(previous.partition(previous.partitionOf(userId))) : undefined;
+
+  return {
+    /** The connection the records use (shared with whoever created it). */
+    redis,
+    /** The configured key layout. */
+    keyspace: current,
+
+    /** The records of the partition whose key prefix is `base` (a queue's, a job's). */
+    part,
+
+    /** Every partition: the configured layout's, then the previous layout's. */
+    parts: (): PartRecords[] => [
+      ...current.all.map((p) => part(current.partition(p))),
+      ...(previous ? previous.all.map((p) => part(previous.partition(p))) : []),
+    ],
+
+    /** The records of the partition a user's new requests go to. */
+    forUser,
+
+    /**
+     * {@link PartRecords.reserveMany} for requests of one user partition. While
+     * re-partitioning, a key first used under the previous layout answers as a replay.
+     */
+    async reserveMany(requests: readonly ReserveRequest[]): Promise<Reservation[]> {
+      const [first] = requests;
+      if (!first) return [];
+      const target = forUser(first.userId);
+      if (requests.some((r) => forUser(r.userId) !== target)) {
+        throw new Error('reserveMany takes the requests of one partition');
+      }
+      if (!previous) return target.reserveMany(requests);
+      const earlier = await Promise.all(
+        requests.map(
+          (r) =>
+            previousOf(r.userId)?.firstUse(r.kind, r.userId, r.key) ?? Promise.resolve(undefined),
+        ),
+      );
+      const fresh = requests.filter((_, i) => earlier[i] === undefined);
+      const reserved = fresh.length > 0 ? await target.reserveMany(fresh) : [];
+      let next = 0;
+      return requests.map((_, i) => earlier[i] ?? (reserved[next++] as Reservation));
+    },
+
+    /** A request's status record: the user's partition, else the previous layout's. */
+    async get(kind: RequestKind, userId: number, id: string): Promise<StatusRecord | null> {
+      return (
+        (await forUser(userId).get(kind, id)) ?? (await previousOf(userId)?.get(kind, id)) ?? null
+      );
+    },
+
+    /** {@link get} for many ids of one user; null where there is no record. */
+    async getMany(
+      kind: RequestKind,
+      userId: number,
+      ids: readonly string[],
+    ): Promise<(StatusRecord | null)[]> {
+      const found = await forUser(userId).getMany(kind, ids);
+      const before = previousOf(userId);
+      if (!before || found.every((r) => r !== null)) return found;
+      const again = await before.getMany(kind, ids);
+      return found.map((r, i) => r ?? again[i] ?? null);
+    },
+
+    /** Whether this user's idempotency key has been used before (a request would replay). */
+    async isKeyUsed(kind: RequestKind, userId: number, key: string): Promise<boolean> {
+      if (await forUser(userId).isKeyUsed(kind, userId, key)) return true;
+      return (await previousOf(userId)?.isKeyUsed(kind, userId, key)) === true;
+    },
+
+    /** {@link PartRecords.openForUser} over both layouts while re-partitioning. */
+    async openForUser(
+      kind: RequestKind,
+      userId: number,
+      before: { ms: number; id: string } | null,
+      limit: number,
+    ): Promise<{ id: string; ms: number }[]> {
+      const mine = await forUser(userId).openForUser(kind, userId, before, limit);
+      const earlier = previousOf(userId);
+      if (!earlier) return mine;
+      const theirs = await earlier.openForUser(kind, userId, before, limit);
+      return [...mine, ...theirs]
+        .sort((a, b) => b.ms - a.ms || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+        .slice(0, limit);
     },
   };
 }

@@ -54,7 +54,8 @@ export interface StuckReport {
  * its commit and publishing the final view — is repaired instead: its final view is published
  * from the database (which also takes it out of the open sets), logged and reported.
  *
- * The work is bounded: pages of `pageSize` ids, at most `maxExamined` per run, oldest first.
+ * The work is bounded: pages of `pageSize` ids, at most `maxExamined` per run over every
+ * partition, oldest first within each.
  */
 export async function findStuck(
   deps: StuckDeps,
@@ -70,68 +71,75 @@ export async function findStuck(
     kind,
     count: 0,
     lowerBound: false,
-    candidates: await deps.records.countOpenBefore(kind, cutoff),
+    candidates: 0,
     examined: 0,
     oldest: [],
     repaired: [],
   };
+  const parts = deps.records.parts();
+  for (const part of parts) report.candidates += await part.countOpenBefore(kind, cutoff);
 
-  let after: { id: string; ms: number } | null = null;
-  while (report.examined < maxExamined) {
-    const page = await deps.records.openPageBefore(
-      kind,
-      cutoff,
-      after,
-      Math.min(pageSize, maxExamined - report.examined),
-    );
-    after = page.at(-1) ?? null;
-    if (!after) break;
-    report.examined += page.length;
+  // Partitions one after the other, sharing the budget of ids examined.
+  for (const part of parts) {
+    let after: { id: string; ms: number } | null = null;
+    while (report.examined < maxExamined) {
+      const page = await part.openPageBefore(
+        kind,
+        cutoff,
+        after,
+        Math.min(pageSize, maxExamined - report.examined),
+      );
+      after = page.at(-1) ?? null;
+      if (!after) break;
+      report.examined += page.length;
 
-    const records = await deps.records.getMany(
-      kind,
-      page.map((e) => e.id),
-    );
-    const open = page
-      .map((entry, i) => ({ ...entry, status: records[i]?.status ?? null }))
-      .filter((entry) => entry.status !== 'ON_HOLD');
-    const final = await deps.finalViews(
-      kind,
-      open.map((e) => e.id),
-    );
-    if (final.size > 0) {
-      const repairs = [...final].map(([id, view]) => ({
-        id,
-        userId: view.userId,
-        acceptedAt: view.createdAt,
-        status: view.status,
-        view,
-      }));
-      await deps.records.publishFinalMany(kind, repairs);
-      for (const { id, status } of repairs) {
-        deps.logger.warn('reconcile repaired a status record from the database', {
-          kind,
+      const records = await part.getMany(
+        kind,
+        page.map((e) => e.id),
+      );
+      const open = page
+        .map((entry, i) => ({ ...entry, status: records[i]?.status ?? null }))
+        .filter((entry) => entry.status !== 'ON_HOLD');
+      const final = await deps.finalViews(
+        kind,
+        open.map((e) => e.id),
+      );
+      if (final.size > 0) {
+        const repairs = [...final].map(([id, view]) => ({
           id,
-          status,
-        });
-        report.repaired.push(id);
+          userId: view.userId,
+          acceptedAt: view.createdAt,
+          status: view.status,
+          view,
+        }));
+        await part.publishFinalMany(kind, repairs);
+        for (const { id, status } of repairs) {
+          deps.logger.warn('reconcile repaired a status record from the database', {
+            kind,
+            id,
+            status,
+          });
+          report.repaired.push(id);
+        }
       }
-    }
-    for (const entry of open) {
-      if (final.has(entry.id)) continue;
-      report.count++;
-      if (report.oldest.length < shown) {
+      for (const entry of open) {
+        if (final.has(entry.id)) continue;
+        report.count++;
         report.oldest.push({
           id: entry.id,
           ageS: Math.floor((now - entry.ms) / 1_000),
           status: entry.status,
         });
       }
+      report.oldest = report.oldest.sort((x, y) => y.ageS - x.ageS).slice(0, shown);
+    }
+    // Stopped by the cap with candidates left: the count covers the oldest ones only.
+    if (
+      report.examined >= maxExamined &&
+      (await part.openPageBefore(kind, cutoff, after, 1)).length > 0
+    ) {
+      report.lowerBound = true;
     }
   }
-  // Stopped by the cap with candidates left: the count covers the oldest ones only.
-  report.lowerBound =
-    report.examined >= maxExamined &&
-    (await deps.records.openPageBefore(kind, cutoff, after, 1)).length > 0;
   return report;
 }

@@ -5,6 +5,7 @@ import { createRedis } from '../../shared/redis';
 import { startApiOver, type RunningApi } from '../harness/context';
 import { rawRequest, type HttpResponse, type RawRequest } from '../harness/http';
 import { insertProduct, newKey, usePipelineWorld } from '../harness/pipeline';
+import { allOf } from '../harness/queues';
 
 /**
  * The fast lane (`api/fast-lane.ts`) answers exactly as Express does. Two APIs over the same
@@ -172,12 +173,12 @@ describe('The fast lane and Express', () => {
       expect(accepted.headers.get('location')).toBe(statusUrl);
       const queues = createQueues(
         world.ctx.redis,
-        world.ctx.config.redis.prefix,
+        world.ctx.config.redis,
         world.ctx.config.jobs,
         world.ctx.logger,
       );
       try {
-        expect((await queues.orders.getJob(orderId))?.data).toMatchObject({
+        expect((await allOf(queues.orders).getJob(orderId))?.data).toMatchObject({
           orderId,
           userId: USER,
         });
@@ -272,7 +273,7 @@ describe('The fast lane and Express', () => {
       const redis = createRedis(world.ctx.config.redis.url, 'command', world.ctx.logger);
       const queues = createQueues(
         redis,
-        world.ctx.config.redis.prefix,
+        world.ctx.config.redis,
         world.ctx.config.jobs,
         world.ctx.logger,
       );

@@ -11,6 +11,7 @@ import { ORDERS_QUEUE, orderJobId, type OrderJob } from '../../shared/queues/ord
 import { createRedis } from '../../shared/redis';
 import { createRequestRecords } from '../../shared/requests/records';
 import { testRedisUrl } from '../harness/env';
+import { singleLayout } from '../harness/queues';
 import { crc16, keySlot } from './support';
 
 /**
@@ -65,8 +66,13 @@ describe('A hash-tagged REDIS_PREFIX for Redis Cluster', () => {
     });
 
     test('When an order is accepted, queued and the ranking refreshed, then every key written carries the tag', async () => {
-      const queues = createQueues(redis, prefix, { attempts: 1, backoffMs: 1_000 }, logger);
-      const records = createRequestRecords(redis, prefix);
+      const queues = createQueues(
+        redis,
+        singleLayout(prefix),
+        { attempts: 1, backoffMs: 1_000 },
+        logger,
+      );
+      const records = createRequestRecords(redis, singleLayout(prefix));
       const orderId = '0195f0c2-0000-7000-8000-000000000001';
       try {
         await records.reserveMany([
@@ -87,7 +93,7 @@ describe('A hash-tagged REDIS_PREFIX for Redis Cluster', () => {
           idempotencyKey: 'key-1',
           acceptedAt: new Date().toISOString(),
         };
-        await queues.orders.add('order', job, { jobId: orderJobId(orderId) });
+        await queues.orders.forUser(42).add('order', job, { jobId: orderJobId(orderId) });
         await refreshTopSellers(redis, prefix, { topSellers: () => Promise.resolve([]) }, 30_000);
       } finally {
         await queues.close();

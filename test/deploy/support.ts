@@ -174,27 +174,4 @@ export function promqlMetricNames(expr: string): string[] {
     .filter((word) => !PROMQL_WORDS.has(word));
 }
 
-/** CRC16-CCITT (XMODEM), the checksum Redis Cluster uses for key slots. */
-export function crc16(text: string): number {
-  let crc = 0;
-  for (const byte of Buffer.from(text, 'utf8')) {
-    crc ^= byte << 8;
-    for (let bit = 0; bit < 8; bit++) {
-      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-    }
-  }
-  return crc;
-}
-
-/**
- * The Redis Cluster slot of a key: only the part between the first `{` and the next `}` is
- * hashed when that part is not empty (the hash tag), else the whole key.
- */
-export function keySlot(key: string): number {
-  const open = key.indexOf('{');
-  if (open !== -1) {
-    const close = key.indexOf('}', open + 1);
-    if (close > open + 1) return crc16(key.slice(open + 1, close)) % 16384;
-  }
-  return crc16(key) % 16384;
-}
+export { crc16, keySlot } from '../../shared/keyspace';

@@ -133,7 +133,7 @@ export async function startEventWorkers(
       logger: ctx.logger,
       sequelize: ctx.sequelize,
       connection: redis,
-      records: createRequestRecords(redis, config.redis.prefix),
+      records: createRequestRecords(redis, config.redis),
     },
     { events },
   );

@@ -11,6 +11,7 @@ import {
 } from '../harness/context';
 import { expectProblem, request } from '../harness/http';
 import { insertProduct, newKey } from '../harness/pipeline';
+import { allOf } from '../harness/queues';
 
 /**
  * The in-flight limit, made deterministic with real Redis: the API gets a connection of its own,
@@ -108,9 +109,9 @@ describe('Admission control: accepts in flight', () => {
 /** Requests in waiting jobs (accepts of one event-loop turn share a job). */
 async function expectQueuedRequests(count: number): Promise<void> {
   {
-    const queues = createQueues(ctx.redis, ctx.config.redis.prefix, ctx.config.jobs, ctx.logger);
+    const queues = createQueues(ctx.redis, ctx.config.redis, ctx.config.jobs, ctx.logger);
     try {
-      const jobs = await queues.orders.getWaiting();
+      const jobs = await allOf(queues.orders).getWaiting();
       const requests = jobs.map((job) => ('requests' in job.data ? job.data.requests.length : 1));
       expect(requests.reduce((sum, n) => sum + n, 0)).toBe(count);
     } finally {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createQueues } from '../../shared/queues';
 import { expectProblem, request } from '../harness/http';
+import { allOf } from '../harness/queues';
 import { insertProduct, newKey, usePipelineWorld } from '../harness/pipeline';
 
 // No workers: whatever is accepted stays in the backlog.
@@ -43,12 +44,12 @@ describe('Admission control', () => {
     // Refused requests left nothing behind: the backlog is what was accepted.
     const { orders, close } = createQueues(
       world.ctx.redis,
-      world.ctx.config.redis.prefix,
+      world.ctx.config.redis,
       world.ctx.config.jobs,
       world.ctx.logger,
     );
     try {
-      expect(await orders.getWaitingCount()).toBe(8);
+      expect(await allOf(orders).getWaitingCount()).toBe(8);
     } finally {
       await close();
     }

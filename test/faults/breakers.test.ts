@@ -143,7 +143,7 @@ describe('What a job counts against the worker breaker', () => {
   beforeAll(() => {
     workerDb = createSequelize(proxiedDatabaseUrl(), { poolMax: 10, connectTimeoutMs: 500 });
     workerRedis = createRedis(ctx.config.redis.url, 'worker', ctx.logger);
-    queues = createQueues(ctx.redis, ctx.config.redis.prefix, ctx.config.jobs, ctx.logger);
+    queues = createQueues(ctx.redis, ctx.config.redis, ctx.config.jobs, ctx.logger);
   });
 
   afterAll(async () => {
@@ -172,7 +172,7 @@ describe('What a job counts against the worker breaker', () => {
         logger: ctx.logger,
         sequelize: workerDb,
         connection: workerRedis,
-        records: createRequestRecords(workerRedis, ctx.config.redis.prefix),
+        records: createRequestRecords(workerRedis, ctx.config.redis),
       },
       { events: { sweepIntervalMs: 3_600_000 } },
     );
@@ -192,7 +192,7 @@ describe('What a job counts against the worker breaker', () => {
       idempotencyKey: `batch-${String(i)}`,
       acceptedAt,
     }));
-    await queues.orders.add('order', { requests: jobs });
+    await queues.orders.forUser(userId).add('order', { requests: jobs });
 
     let after: Sample[] = [];
     await eventually('the job was deferred twice', async () => {

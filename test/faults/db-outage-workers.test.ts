@@ -18,6 +18,7 @@ import {
   waitForFinal,
   type Submitted,
 } from '../harness/pipeline';
+import { allOf } from '../harness/queues';
 
 /** Workers whose database sits behind a proxy this file cuts; the API talks to it directly. */
 let ctx: TestContext;
@@ -51,9 +52,9 @@ beforeAll(async () => {
     logger: ctx.logger,
     sequelize: workerDb,
     connection: workerRedis,
-    records: createRequestRecords(workerRedis, ctx.config.redis.prefix),
+    records: createRequestRecords(workerRedis, ctx.config.redis),
   });
-  queues = createQueues(ctx.redis, ctx.config.redis.prefix, ctx.config.jobs, ctx.logger);
+  queues = createQueues(ctx.redis, ctx.config.redis, ctx.config.jobs, ctx.logger);
 });
 
 afterAll(async () => {
@@ -91,13 +92,13 @@ describe('Workers during a database outage', () => {
         expect(['PENDING', 'PROCESSING']).toContain(status.body.status);
       }
       // Every order is still in a job (alone, or in a batch accepted together), none retried.
-      const jobs = await queues.orders.getJobs(['wait', 'active', 'delayed', 'prioritized']);
+      const jobs = await allOf(queues.orders).getJobs(['wait', 'active', 'delayed', 'prioritized']);
       const queued = jobs.flatMap((job) =>
         isBatch(job.data) ? job.data.requests.map((o) => o.orderId) : [job.data.orderId],
       );
       expect(queued).toEqual(expect.arrayContaining(submitted.map((s) => s.id)));
       expect(jobs.map((job) => job.attemptsMade)).toEqual(jobs.map(() => 0));
-      expect(await queues.orders.getFailedCount()).toBe(0);
+      expect(await allOf(queues.orders).getFailedCount()).toBe(0);
 
       await proxy.restore();
       const finals = await Promise.all(

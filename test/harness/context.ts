@@ -104,7 +104,7 @@ export async function startApiOver(
 ): Promise<RunningApi> {
   const queues = createQueues(
     clients.redis,
-    clients.config.redis.prefix,
+    clients.config.redis,
     clients.config.jobs,
     clients.logger,
   );

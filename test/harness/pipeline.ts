@@ -19,7 +19,7 @@ export async function startInProcessWorkers(
     logger: ctx.logger,
     sequelize: ctx.sequelize,
     connection: redis,
-    records: createRequestRecords(redis, ctx.config.redis.prefix),
+    records: createRequestRecords(redis, ctx.config.redis),
   });
   await Promise.all(running.workers().map((w) => w.waitUntilReady()));
   return {
@@ -51,7 +51,7 @@ export async function startBrokenWorkers(ctx: TestContext): Promise<{ close(): P
     logger: ctx.logger,
     sequelize: deadDb,
     connection: redis,
-    records: createRequestRecords(redis, ctx.config.redis.prefix),
+    records: createRequestRecords(redis, ctx.config.redis),
   });
   return {
     async close() {

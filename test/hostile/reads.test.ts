@@ -113,7 +113,7 @@ describe('Hostile reads: no input makes the API fail or answer outside the contr
 
   beforeAll(async () => {
     const { ctx } = world;
-    queues = createQueues(ctx.redis, ctx.config.redis.prefix, ctx.config.jobs, ctx.logger);
+    queues = createQueues(ctx.redis, ctx.config.redis, ctx.config.jobs, ctx.logger);
     tokens = await Promise.all([1, 2, Number.MAX_SAFE_INTEGER].map((id) => ctx.tokenFor(id)));
     crafted = craftedInvalidTokens(ctx.config.jwtSecret);
     await insertProducts(

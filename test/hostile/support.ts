@@ -10,6 +10,7 @@ import type { RequestQueues } from '../../shared/queues';
 import { CHARGES_QUEUE } from '../../shared/queues/charges';
 import { ORDERS_QUEUE } from '../../shared/queues/orders';
 import type { TestContext } from '../harness/context';
+import { allOf } from '../harness/queues';
 
 export interface HostileRequest {
   method: string;
@@ -263,13 +264,15 @@ export async function takeWrites(
   for (const table of TABLES) {
     if (Number(counts?.[table]) !== 0) found.push(`${String(counts?.[table])} rows in ${table}`);
   }
-  for (const queue of [queues.charges, queues.orders]) {
+  for (const queue of [allOf(queues.charges), allOf(queues.orders)]) {
     const jobs = Object.values(await queue.getJobCounts()).reduce((a, b) => a + b, 0);
     if (jobs !== 0) found.push(`${jobs} jobs in queue ${queue.name}`);
   }
   const prefix = ctx.config.redis.prefix;
   // BullMQ writes each queue's `meta` hash when the queue is created; its other keys mean jobs.
-  const written = new RegExp(`^${prefix}:(?:status:|idem:|(?:${QUEUE_NAMES.join('|')}):(?!meta$))`);
+  const written = new RegExp(
+    `^${prefix}:(?:\\{[^}]*\\}:)?(?:status:|idem:|open:|(?:${QUEUE_NAMES.join('|')}):(?!meta$))`,
+  );
   const keys = (await ctx.redis.keys(`${prefix}:*`)).filter((key) => written.test(key));
   if (keys.length > 0) {
     found.push(`Redis keys ${keys.slice(0, 10).join(', ')}`);

@@ -83,7 +83,7 @@ describe('Hostile writes: invalid requests are refused and leave no trace', () =
 
   beforeAll(async () => {
     const { ctx } = world;
-    queues = createQueues(ctx.redis, ctx.config.redis.prefix, ctx.config.jobs, ctx.logger);
+    queues = createQueues(ctx.redis, ctx.config.redis, ctx.config.jobs, ctx.logger);
     tokens = await Promise.all([1, 2, Number.MAX_SAFE_INTEGER].map((id) => ctx.tokenFor(id)));
     valid = fc.constantFrom(...tokens).map((t) => `Bearer ${t}`);
     crafted = craftedInvalidTokens(ctx.config.jwtSecret);

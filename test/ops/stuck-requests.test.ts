@@ -16,6 +16,7 @@ import {
 } from '../harness/pipeline';
 import type { RunningProcess } from '../harness/process';
 import { nowS, samplesAfter, startWorkerProcess, stuck } from './reconcile-support';
+import { allOf, singleLayout } from '../harness/queues';
 
 /**
  * Accepted requests that never finish, counted by the scheduled reconcile of a real worker
@@ -31,7 +32,7 @@ beforeAll(async () => {
   ctx = await createTestContext({ RECONCILE_INTERVAL_S: '1', STUCK_AFTER_S: '1' });
   await insertProduct(ctx, { id: 1, price: 10, stock: 1_000 });
   api = await startApi(ctx);
-  queues = createQueues(ctx.redis, ctx.config.redis.prefix, ctx.config.jobs, ctx.logger);
+  queues = createQueues(ctx.redis, ctx.config.redis, ctx.config.jobs, ctx.logger);
 });
 
 afterEach(async () => {
@@ -47,11 +48,11 @@ afterAll(async () => {
 const startWorker = () => startWorkerProcess(ctx, running);
 
 describe('Stuck requests', () => {
-  const records = () => createRequestRecords(ctx.redis, ctx.config.redis.prefix);
+  const records = () => createRequestRecords(ctx.redis, ctx.config.redis);
 
   /** Accepts an order while no worker takes orders, then lets the queue go again. */
   async function acceptWithoutWorker(token: string): Promise<Submitted> {
-    await queues.orders.pause();
+    await allOf(queues.orders).pause();
     const order = await submitOrder(api.baseUrl, token, [{ productId: 1, quantity: 1 }]);
     expect(order.status).toBe(202);
     return order;
@@ -77,23 +78,25 @@ describe('Stuck requests', () => {
       expect(ops.out).toContain('reconcile: 1 stuck request(s): drift an operator must act on');
 
       // ON_HOLD: an operator already has it (its own alert, `ops on-hold`).
-      const pending = JSON.parse((await records().get('order', order.id))?.view ?? '{}') as {
+      const pending = JSON.parse((await records().get('order', 10, order.id))?.view ?? '{}') as {
         createdAt: string;
       };
-      await records().transition('order', {
-        id: order.id,
-        userId: 10,
-        acceptedAt: pending.createdAt,
-        status: 'ON_HOLD',
-        view: { ...pending, status: 'ON_HOLD' },
-      });
+      await records()
+        .forUser(10)
+        .transition('order', {
+          id: order.id,
+          userId: 10,
+          acceptedAt: pending.createdAt,
+          status: 'ON_HOLD',
+          view: { ...pending, status: 'ON_HOLD' },
+        });
       const [held] = await samplesAfter([worker], nowS());
       expect(stuck(held ?? [], 'order')).toBe(0);
       const opsHeld = await runOps(ctx, 'reconcile');
       expect(opsHeld.out).toMatch(/ok\s+stuck-orders/);
       expect(opsHeld.code).toBe(0);
     } finally {
-      await queues.orders.resume();
+      await allOf(queues.orders).resume();
     }
     expect(await waitForFinal(api.baseUrl, token, order.statusUrl)).toMatchObject({
       status: 'PAID',
@@ -126,8 +129,10 @@ describe('Stuck requests', () => {
       15_000,
     );
     expect(repaired).toMatchObject({ kind: 'order', id: order.id, status: 'PAID' });
-    expect((await records().get('order', order.id))?.status).toBe('PAID');
-    expect(await records().openBefore('order', Date.now(), 100)).not.toContain(order.id);
+    expect((await records().get('order', 11, order.id))?.status).toBe('PAID');
+    expect(await records().forUser(11).openBefore('order', Date.now(), 100)).not.toContain(
+      order.id,
+    );
     const [samples] = await samplesAfter([worker], nowS());
     expect(stuck(samples ?? [], 'order')).toBe(0);
     const polled = await request<{ status: string }>(api.baseUrl, 'GET', order.statusUrl, {
@@ -143,12 +148,15 @@ describe('Stuck requests', () => {
     expect(ops.out).toContain(order.id);
     expect(ops.out).toMatch(/ok\s+stuck-orders/);
     expect(ops.code).toBe(0);
-    expect((await records().get('order', order.id))?.status).toBe('PAID');
+    expect((await records().get('order', 11, order.id))?.status).toBe('PAID');
   }, 60_000);
 
   it('When more requests are open than a run may examine, then the count covers the oldest and says it is a lower bound; pages skip and repeat no id, ties included', async () => {
     // A namespace of its own: only these ids are open in it, none is in the database.
-    const store = createRequestRecords(ctx.redis, `${ctx.config.redis.prefix}:paging`);
+    const store = createRequestRecords(
+      ctx.redis,
+      singleLayout(`${ctx.config.redis.prefix}:paging`),
+    );
     const base = Date.now() - 60_000;
     const ids = Array.from({ length: 7 }, () => uuidv7());
     // Five accepted in the same millisecond, two later.

@@ -15,6 +15,7 @@ import {
 } from '../harness/pipeline';
 import { rawRequest } from '../harness/http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { allOf } from '../harness/queues';
 
 /**
  * Accept micro-batches (`api/accepts/accept-path.ts`): accepts arriving together share one Redis
@@ -29,7 +30,7 @@ beforeAll(async () => {
   // Two attempts, 10 ms apart: an unusable database puts jobs ON_HOLD within a second.
   ctx = await createTestContext({ JOB_ATTEMPTS: '2', JOB_BACKOFF_MS: '10' });
   api = await startApi(ctx);
-  queues = createQueues(ctx.redis, ctx.config.redis.prefix, ctx.config.jobs, ctx.logger);
+  queues = createQueues(ctx.redis, ctx.config.redis, ctx.config.jobs, ctx.logger);
   await insertProduct(ctx, { id: 1, price: 100, stock: 1_000 });
 });
 
@@ -64,7 +65,7 @@ describe('Accepts arriving together', () => {
     );
     expect(submitted.map((s) => s.status)).toEqual(Array(150).fill(202));
 
-    const jobs = await queues.orders.getJobs(['wait'], 0, -1);
+    const jobs = await allOf(queues.orders).getJobs(['wait'], 0, -1);
     const ids = orderIdsOf(jobs);
     expect(ids.sort()).toEqual(submitted.map((s) => s.id).sort());
     expect(jobs.length).toBeLessThan(150);
@@ -110,7 +111,7 @@ describe('Accepts arriving together', () => {
     const token = await ctx.tokenFor(702);
     const order = await submitOrder(api.baseUrl, token, [{ productId: 1, quantity: 1 }]);
     expect(order.status).toBe(202);
-    const job = await queues.orders.getJob(order.id);
+    const job = await allOf(queues.orders).getJob(order.id);
     expect(job?.data).toMatchObject({ orderId: order.id, userId: 702 });
     await job?.remove();
   });
@@ -126,7 +127,7 @@ describe('Accepts arriving together', () => {
         submitOrder(api.baseUrl, token, [{ productId: 1, quantity: 2 }]),
       ),
     );
-    const jobs = await queues.orders.getJobs(['wait'], 0, -1);
+    const jobs = await allOf(queues.orders).getJobs(['wait'], 0, -1);
     expect(jobs.some((job) => isBatch(job.data))).toBe(true);
 
     const broken = await startBrokenWorkers(ctx);

@@ -46,7 +46,7 @@ beforeAll(async () => {
   workers = await startInProcessWorkers({ ...world.ctx, logger });
   queues = createQueues(
     world.ctx.redis,
-    world.ctx.config.redis.prefix,
+    world.ctx.config.redis,
     world.ctx.config.jobs,
     world.ctx.logger,
   );
@@ -88,10 +88,11 @@ const order = (userId: number, items: OrderJob['items'], key = newKey()): OrderJ
 
 /** Adds one job carrying `orders` (as an API process's accept batch would) and waits for it. */
 async function runBatchJob(orders: OrderJob[], end: 'completed' | 'failed'): Promise<void> {
-  const job = await queues.orders.add('orders', { requests: orders });
+  const queue = queues.orders.forUser((orders[0] as OrderJob).userId);
+  const job = await queue.add('orders', { requests: orders });
   const id = job.id ?? '';
   const deadline = Date.now() + 20_000;
-  while ((await queues.orders.getJobState(id)) !== end) {
+  while ((await queue.getJobState(id)) !== end) {
     if (Date.now() > deadline) throw new Error(`job ${id} not ${end} in time`);
     await sleep(25);
   }

@@ -98,9 +98,9 @@ describe('GET /api/orders lists accepted orders a worker has not applied yet', (
     expect(final.map((o) => o.orderId)).toEqual([...applied, ...queued].reverse());
     expect(new Set(final.map((o) => o.status))).toEqual(new Set(['PAID']));
     // A final view leaves the open sets in the same script that publishes it.
-    const records = createRequestRecords(world.ctx.redis, world.ctx.config.redis.prefix);
+    const records = createRequestRecords(world.ctx.redis, world.ctx.config.redis);
     expect(await records.openForUser('order', 303, null, 100)).toEqual([]);
-    const open = await records.openBefore('order', Date.now() + 1_000, 1_000);
+    const open = await records.forUser(303).openBefore('order', Date.now() + 1_000, 1_000);
     expect(open.filter((id) => [...applied, ...queued].includes(id))).toEqual([]);
   });
 });

@@ -9,9 +9,10 @@ import { createMetrics } from '../../shared/metrics';
 import type { JobPayload } from '../../shared/queues/batch';
 import { createRedis } from '../../shared/redis';
 import { breakerSettings, createDbBreaker } from '../../shared/resilience/breaker';
-import { createRequestRecords, type RequestRecords } from '../../shared/requests/records';
+import { createRequestRecords, type PartRecords } from '../../shared/requests/records';
 import { jobProcessor, type QueueJobs } from '../../workers/jobs/processor';
 import { testRedisUrl } from '../harness/env';
+import { singleLayout } from '../harness/queues';
 import { eventually } from '../harness/wait';
 
 /**
@@ -35,12 +36,12 @@ const requestSchema = z.object({ id: z.string(), userId: z.number(), acceptedAt:
 const logger = createLogger({ level: 'error', service: 'test', silent: true });
 const prefix = `proc-${randomBytes(4).toString('hex')}`;
 let redis: Redis;
-let records: RequestRecords;
+let records: PartRecords;
 const opened: { close(): Promise<void> }[] = [];
 
 beforeAll(() => {
   redis = createRedis(testRedisUrl(), 'worker', logger);
-  records = createRequestRecords(redis, prefix);
+  records = createRequestRecords(redis, singleLayout(prefix)).forUser(1);
 });
 
 afterAll(async () => {

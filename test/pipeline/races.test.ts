@@ -17,6 +17,7 @@ import {
   usePipelineWorld,
   waitForFinal,
 } from '../harness/pipeline';
+import { allOf } from '../harness/queues';
 
 const world = usePipelineWorld({ WORKER_CONCURRENCY: '16' });
 
@@ -145,19 +146,20 @@ describe('Duplicate delivery', () => {
     );
     const queues = createQueues(
       world.ctx.redis,
-      world.ctx.config.redis.prefix,
+      world.ctx.config.redis,
       world.ctx.config.jobs,
       world.ctx.logger,
     );
     try {
-      const original = await queues.orders.getJob(submitted.id);
+      const original = await allOf(queues.orders).getJob(submitted.id);
       if (!original) throw new Error('the original job should still be kept as completed');
-      const redelivered = await queues.orders.add('order', original.data, {
+      const queue = queues.orders.forUser(3002);
+      const redelivered = await queue.add('order', original.data, {
         jobId: `${submitted.id}-again`,
       });
       const jobId = redelivered.id ?? '';
-      while ((await queues.orders.getJobState(jobId)) !== 'completed') await sleep(20);
-      expect((await queues.orders.getJob(jobId))?.returnvalue).toEqual({ status: 'PAID' });
+      while ((await queue.getJobState(jobId)) !== 'completed') await sleep(20);
+      expect((await allOf(queues.orders).getJob(jobId))?.returnvalue).toEqual({ status: 'PAID' });
     } finally {
       await queues.close();
     }

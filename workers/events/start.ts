@@ -1,3 +1,4 @@
+import { keyspaceOf } from '../../shared/keyspace';
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import type { Sequelize } from 'sequelize';
 import type { Config } from '../../shared/config';
@@ -83,7 +84,7 @@ export function startEventDelivery(
 
   const queue = new Queue<EventJob>(EVENTS_QUEUE, {
     connection,
-    prefix: config.redis.prefix,
+    prefix: keyspaceOf(config.redis).shared('events'),
     defaultJobOptions: eventJobOptions(options.retry),
   });
   queue.on('error', (error) => {
@@ -125,7 +126,7 @@ export function startEventDelivery(
     create: () => {
       const worker = new Worker(EVENTS_QUEUE, processor, {
         connection,
-        prefix: config.redis.prefix,
+        prefix: keyspaceOf(config.redis).shared('events'),
         concurrency: options.concurrency,
         lockDuration: config.worker.lockMs,
         stalledInterval: config.worker.lockMs,

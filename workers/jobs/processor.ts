@@ -5,7 +5,7 @@ import { withLogContext, type Logger } from '../../shared/logger';
 import type { Metrics } from '../../shared/metrics';
 import { isBreakerOpen, type DbBreaker } from '../../shared/resilience/breaker';
 import { requestsParser } from '../../shared/queues/batch';
-import type { RequestKind, RequestRecords } from '../../shared/requests/records';
+import type { PartRecords, RequestKind } from '../../shared/requests/records';
 import type { UnappliedStatus } from '../../shared/views';
 import { putOnHold } from './on-hold';
 
@@ -35,7 +35,8 @@ export interface QueueJobs<J, V extends RequestView> {
 }
 
 export interface ProcessorDeps {
-  records: RequestRecords;
+  /** The records of the partition whose queue this processor serves. */
+  records: PartRecords;
   logger: Logger;
   /** Around each job's unit of work: an open breaker means the database is down. */
   breaker: DbBreaker;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis';
 
 // Deletes the lock only if it still holds the caller's token: a holder whose lock expired and
 // was taken by another never releases the other's.
@@ -11,7 +11,7 @@ return 0
 `;
 
 /**
- * A lock in Redis, one holder at a time across processes: `SET key token NX PX ttl`. It expires
+ * A lock in RedisClient, one holder at a time across processes: `SET key token NX PX ttl`. It expires
  * by itself (a holder that dies frees it after `ttlMs`) and only its holder can release it.
  */
 export interface RedisLock {
@@ -21,7 +21,7 @@ export interface RedisLock {
   release(token: string): Promise<boolean>;
 }
 
-export function createRedisLock(redis: Redis, key: string): RedisLock {
+export function createRedisLock(redis: RedisClient, key: string): RedisLock {
   return {
     async acquire(ttlMs) {
       const token = randomUUID();

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis';
 import type { Sequelize } from 'sequelize';
 import type { Logger } from '../../shared/logger';
 import { reconcileAll } from '../../shared/reconcile';
@@ -11,7 +11,7 @@ export interface ReconcileScheduleDeps {
   sequelize: Sequelize;
   records: RequestRecords;
   /** Holds the lock and the report; the caller owns it. */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** The worker's job breaker: consulted (a run is skipped while it is open), never run through. */
   breaker: DbBreaker;
@@ -48,7 +48,7 @@ const MIN_LEASE_MS = 30_000;
  *   released only by its holder) lets one process run at a time; the others skip the tick;
  * - `<prefix>:reconcile:last-start` tells a process that reaches the lock late (after the
  *   run of its slot ended) that the slot is done;
- * - the run's report is stored in Redis, where every process's gauges read it.
+ * - the run's report is stored in RedisClient, where every process's gauges read it.
  *
  * The reconcile's queries are full scans, so they stay off the job breaker: a slow scan must not
  * count as a failed job and open the breaker for the jobs. A run is skipped while that breaker

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis';
 import { z } from 'zod';
 import type { ReconcileReport } from '../../shared/reconcile';
 
@@ -16,12 +16,12 @@ const storedSchema = z.object({
   /** Rows drifting per invariant check. */
   drift: z.record(z.string(), z.number().int().min(0)),
   stuck: z.object({ order: stuckSchema, charge: stuckSchema }),
-  /** Redis records repaired from the database in that run, per kind. */
+  /** RedisClient records repaired from the database in that run, per kind. */
   repaired: z.object({ order: z.number().int().min(0), charge: z.number().int().min(0) }),
 });
 
 /**
- * What a completed reconcile leaves in Redis for every worker process's gauges: counts, not the
+ * What a completed reconcile leaves in RedisClient for every worker process's gauges: counts, not the
  * drifting rows (`npm run ops -- reconcile` prints those).
  */
 export type StoredReport = z.infer<typeof storedSchema>;
@@ -56,12 +56,15 @@ export function reconcileKeys(prefix: string) {
   };
 }
 
-export async function saveReport(redis: Redis, prefix: string, report: StoredReport) {
+export async function saveReport(redis: RedisClient, prefix: string, report: StoredReport) {
   await redis.set(reconcileKeys(prefix).report, JSON.stringify(report));
 }
 
 /** The latest completed report, or null before the first (or if it cannot be read as one). */
-export async function latestReport(redis: Redis, prefix: string): Promise<StoredReport | null> {
+export async function latestReport(
+  redis: RedisClient,
+  prefix: string,
+): Promise<StoredReport | null> {
   const text = await redis.get(reconcileKeys(prefix).report);
   if (text === null) return null;
   try {
