@@ -40,10 +40,9 @@ const READS_PROCESS_ENV = [
   // BENCH_DATABASE_SERVER and BENCH_REDIS_URL, and the rest handed on to the system's
   // processes (`ORDERS_IN_FLIGHT=64 npm run bench`); parsed once by load/bench/options.ts.
   'load/bench/main.ts',
-  // TEST_DATABASE_URL and TEST_REDIS_URL: where the tests find MariaDB and Redis.
+  // TEST_DATABASE_URL, TEST_REDIS_URL, TEST_LOG_LEVEL and the Redis Cluster of the `cluster`
+  // test project: where the tests find their servers.
   'test/harness/env.ts',
-  // TEST_LOG_LEVEL: the log level of what the tests start (belongs in env.ts beside the others).
-  'test/harness/context.ts',
   // Asserts that loadConfig() reads process.env when given no environment.
   'test/config.test.ts',
   // Runs the Redocly CLI, which needs the caller's PATH and HOME.

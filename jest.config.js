@@ -1,13 +1,54 @@
-/** Tests run against the real MariaDB and Redis; each file gets its own database and Redis prefix. */
-/** @type {import('jest').Config} */
-module.exports = {
+/**
+ * Tests run against the real MariaDB and Redis; each file gets its own database and Redis prefix.
+ * Two projects: `single` runs every test file against the single Redis; `cluster` runs the files
+ * about the request pipeline again against a 6-node Redis Cluster its global setup starts
+ * (16 partitions by default there). `--selectProjects single` runs one of them.
+ */
+const common = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
   },
-  globalSetup: '<rootDir>/test/harness/global-setup.ts',
-  testTimeout: 30000,
+};
+
+/** The suites that run on the cluster as well: pipeline, idempotency, races, ON_HOLD and replay, events, reconcile. */
+const ON_THE_CLUSTER = [
+  'pipeline/orders',
+  'pipeline/charges',
+  'pipeline/idempotency',
+  'pipeline/races',
+  'pipeline/processes',
+  'pipeline/ops',
+  'pipeline/accept-batches',
+  'pipeline/order-list',
+  'events/delivery',
+  'ops/stuck-requests',
+  'ops/reconcile-schedule',
+  'e2e/walkthrough',
+];
+
+/** @type {import('jest').Config} */
+module.exports = {
   maxWorkers: 2,
+  testTimeout: 30000,
+  projects: [
+    {
+      ...common,
+      displayName: 'single',
+      testMatch: ['**/*.test.ts'],
+      globalSetup: '<rootDir>/test/harness/global-setup.ts',
+    },
+    {
+      ...common,
+      displayName: 'cluster',
+      testMatch: [
+        ...ON_THE_CLUSTER.map((file) => `**/test/${file}.test.ts`),
+        '**/test/cluster/**/*.test.ts',
+      ],
+      setupFiles: ['<rootDir>/test/harness/cluster-mode.ts'],
+      globalSetup: '<rootDir>/test/harness/cluster-setup.ts',
+      globalTeardown: '<rootDir>/test/harness/cluster-teardown.ts',
+    },
+  ],
 };

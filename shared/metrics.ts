@@ -195,7 +195,7 @@ const QUEUE_STATES = ['wait', 'active', 'delayed', 'prioritized', 'failed', 'com
 /** A queue as metrics see it: its name (the `queue` label) and its partition. */
 export interface ObservedQueue {
   queue: Queue;
-  /** `0`, `1`, … (`previous:0` … while re-partitioning); `all` for an unpartitioned queue. */
+  /** `p0`, `p1`, … (`previous:p0` … while re-partitioning); `all` for an unpartitioned queue. */
   partition: string;
 }
 

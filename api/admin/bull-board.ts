@@ -22,7 +22,7 @@ export function bullBoardRouter(queues: readonly ObservedQueue[], readOnly: bool
       ({ queue, partition }) =>
         new BullMQAdapter(queue, {
           readOnlyMode: readOnly,
-          ...(shared(queue.name) ? { prefix: `p${partition}:`, delimiter: ':' } : {}),
+          ...(shared(queue.name) ? { prefix: `${partition}:`, delimiter: ':' } : {}),
         }),
     ),
     serverAdapter,

@@ -2,10 +2,10 @@ import { isBatch, type JobPayload } from '../../shared/queues/batch';
 import type { Queue } from 'bullmq';
 import type { ObservedQueue } from '../../shared/metrics';
 
-/** `orders`, or `orders/p3` when the queue is one of several partitions. */
+/** `orders`, or `orders/p3` (`orders/previous:p3`) when it is one of several partitions. */
 export function queueLabel({ queue, partition }: ObservedQueue, all: readonly ObservedQueue[]) {
   const several = all.filter((o) => o.queue.name === queue.name).length > 1;
-  return several ? `${queue.name}/p${partition}` : queue.name;
+  return several ? `${queue.name}/${partition}` : queue.name;
 }
 
 const STATES = ['wait', 'prioritized', 'delayed', 'active', 'failed', 'completed'] as const;

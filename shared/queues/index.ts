@@ -12,7 +12,7 @@ import { ORDERS_QUEUE, type OrderJob } from './orders';
 export interface QueuePartition<J> {
   /** The partition's key prefix (its hash tag included): where its request records live too. */
   base: string;
-  /** `3`, or `previous:3` for a partition of the layout being drained. */
+  /** `p3`, or `previous:p3` for a partition of the layout being drained. */
   label: string;
   queue: Queue<JobPayload<J>>;
 }
@@ -64,8 +64,8 @@ export function partitionedQueue<J>(
       const base = keyspace.partition(p);
       return { base, label: label(p), queue: open(base) };
     });
-  const mine = of(current, String);
-  const partitions = [...mine, ...(previous ? of(previous, (p) => `previous:${p}`) : [])];
+  const mine = of(current, (p) => `p${p}`);
+  const partitions = [...mine, ...(previous ? of(previous, (p) => `previous:p${p}`) : [])];
   return {
     name,
     forUser: (userId) => (mine[current.partitionOf(userId)] as QueuePartition<J>).queue,

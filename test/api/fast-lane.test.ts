@@ -1,7 +1,7 @@
 import { createApi } from '../../api/app';
 import { buildAppDeps, stopAppDeps } from '../../api/wiring';
 import { createQueues } from '../../shared/queues';
-import { createRedis } from '../../shared/redis';
+import { createRedisClient } from '../../shared/redis';
 import { startApiOver, type RunningApi } from '../harness/context';
 import { rawRequest, type HttpResponse, type RawRequest } from '../harness/http';
 import { insertProduct, newKey, usePipelineWorld } from '../harness/pipeline';
@@ -270,7 +270,7 @@ describe('The fast lane and Express', () => {
   describe('What the fast lane takes', () => {
     it('When a request line is exactly a hot endpoint, then the lane serves it, whatever the process has seen; anything else goes to Express', async () => {
       // Clients of its own: these deps are built and stopped inside the test.
-      const redis = createRedis(world.ctx.config.redis.url, 'command', world.ctx.logger);
+      const redis = createRedisClient(world.ctx.config.redis, 'command', world.ctx.logger);
       const queues = createQueues(
         redis,
         world.ctx.config.redis,

@@ -1,8 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { Sequelize } from 'sequelize';
 import { createSequelize } from '../../shared/db/sequelize';
 import { createLogger } from '../../shared/logger';
-import { createRedis } from '../../shared/redis';
+import { createRedis, type RedisClient } from '../../shared/redis';
 import { startApiOver, useApiWorld, type RunningApi } from '../harness/context';
 import { expectProblem, request, type HttpResponse } from '../harness/http';
 
@@ -23,7 +22,7 @@ async function startWith(down: { database?: boolean; redis?: boolean }): Promise
   const sequelize: Sequelize = down.database
     ? createSequelize(DEAD_DATABASE_URL, { poolMax: 1, connectTimeoutMs: 500 })
     : world.ctx.sequelize;
-  const redis: Redis = down.redis
+  const redis: RedisClient = down.redis
     ? // ioredis arms a 2 s timer when disconnecting a socket that never opened; it would
       // hold the test process after the run, and has nothing to do with readiness.
       createRedis(DEAD_REDIS_URL, 'command', logger, { disconnectTimeout: 10 })

@@ -8,6 +8,7 @@ import {
   type Submitted,
 } from '../harness/pipeline';
 import { eventRows, eventually, expectedSignature, useEventsWorld, waitDelivered } from './support';
+import { userBase } from '../harness/keys';
 
 const world = useEventsWorld();
 
@@ -126,7 +127,7 @@ describe('Order events to the data platform', () => {
     const [first] = await waitDelivered(world.ctx, [order.orderId]);
     const orders = new Queue<OrderJob>(ORDERS_QUEUE, {
       connection: world.ctx.redis,
-      prefix: world.ctx.config.redis.prefix,
+      prefix: userBase(world.ctx, 304),
     });
     try {
       // A redelivery as BullMQ makes one after a stall: the same job id and data, again.

@@ -6,6 +6,7 @@ import { request } from '../harness/http';
 import { fund, insertProduct, submitOrder, waitForFinal } from '../harness/pipeline';
 import { runBuilt, type RunningProcess } from '../harness/process';
 import { PLATFORM_SECRET, startReceiver, waitDelivered, type Receiver } from './support';
+import { eventually } from '../harness/wait';
 
 /** A real worker process delivering to a receiver, scraped the way Prometheus would. */
 let ctx: TestContext;
@@ -36,7 +37,11 @@ beforeAll(async () => {
   await waitForFinal(api.baseUrl, token, order.statusUrl);
   await waitDelivered(ctx, [order.id]);
   const port = String(started.metricsPort);
-  metrics = (await request(`http://127.0.0.1:${port}`, 'GET', '/metrics')).text;
+  // The row is DELIVERED a moment before the worker counts it: scrape until it has.
+  await eventually('the worker counts the delivery', async () => {
+    metrics = (await request(`http://127.0.0.1:${port}`, 'GET', '/metrics')).text;
+    return value('shop_events_delivered_total') === 1;
+  });
 }, 60_000);
 
 afterAll(async () => {

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { loadConfig, type Config } from '../../shared/config';
-import { createRedis } from '../../shared/redis';
+import { createRedisClient } from '../../shared/redis';
 import { createRequestRecords } from '../../shared/requests/records';
 import { EVENTS_QUEUE, type EventJob } from '../../shared/queues/events';
 import type { EventDeliveryOptions } from '../../workers/events/start';
@@ -126,7 +126,7 @@ export async function startEventWorkers(
   config: Config,
   events: Partial<EventDeliveryOptions> = FAST_EVENTS,
 ): Promise<RunningWorkers> {
-  const redis = createRedis(config.redis.url, 'worker', ctx.logger);
+  const redis = createRedisClient(config.redis, 'worker', ctx.logger);
   const running = startWorkers(
     {
       config,

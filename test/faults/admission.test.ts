@@ -6,7 +6,7 @@ import { insertProduct, newKey, usePipelineWorld } from '../harness/pipeline';
 
 // No workers: whatever is accepted stays in the backlog.
 const world = usePipelineWorld(
-  { ADMISSION_MAX_BACKLOG: '5', ADMISSION_MAX_LAG_MS: '200' },
+  { ADMISSION_MAX_BACKLOG: '5', ADMISSION_MAX_LAG_MS: '600' },
   { workers: false },
 );
 
@@ -57,7 +57,7 @@ describe('Admission control', () => {
 
   it('When the event loop is blocked past its limit, then accepts are refused until it recovers', async () => {
     await sleep(600);
-    const blockedUntil = Date.now() + 700;
+    const blockedUntil = Date.now() + 1_500;
     while (Date.now() < blockedUntil) {
       // Busy-wait: the API shares this event loop, as a saturated process would.
     }

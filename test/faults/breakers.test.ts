@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+
 import type { Sequelize } from 'sequelize';
 import { FaultProxy } from '../harness/fault-proxy';
 import { uuidv7 } from '../../shared/ids';
@@ -7,7 +7,7 @@ import { createSequelize } from '../../shared/db/sequelize';
 import { createQueues, type RequestQueues } from '../../shared/queues';
 import { MAX_REQUESTS_PER_JOB } from '../../shared/queues/batch';
 import type { OrderJob } from '../../shared/queues/orders';
-import { createRedis } from '../../shared/redis';
+import { createRedisClient, type RedisClient } from '../../shared/redis';
 import { createRequestRecords } from '../../shared/requests/records';
 import { startWorkers, type RunningWorkers } from '../../workers/wiring';
 import { createTestContext, startApi, type RunningApi, type TestContext } from '../harness/context';
@@ -136,13 +136,13 @@ describe('A worker process breaker', () => {
 
 describe('What a job counts against the worker breaker', () => {
   let workerDb: Sequelize;
-  let workerRedis: Redis;
+  let workerRedis: RedisClient;
   let workers: RunningWorkers | undefined;
   let queues: RequestQueues;
 
   beforeAll(() => {
     workerDb = createSequelize(proxiedDatabaseUrl(), { poolMax: 10, connectTimeoutMs: 500 });
-    workerRedis = createRedis(ctx.config.redis.url, 'worker', ctx.logger);
+    workerRedis = createRedisClient(ctx.config.redis, 'worker', ctx.logger);
     queues = createQueues(ctx.redis, ctx.config.redis, ctx.config.jobs, ctx.logger);
   });
 

@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
+
 import type { Sequelize } from 'sequelize';
 import { FaultProxy } from '../harness/fault-proxy';
 import { reconcile } from '../../shared/db/reconcile';
 import { createSequelize } from '../../shared/db/sequelize';
 import { createQueues, type RequestQueues } from '../../shared/queues';
 import { isBatch } from '../../shared/queues/batch';
-import { createRedis } from '../../shared/redis';
+import { createRedisClient, type RedisClient } from '../../shared/redis';
 import { createRequestRecords } from '../../shared/requests/records';
 import { startWorkers, type RunningWorkers } from '../../workers/wiring';
 import { createTestContext, startApi, type RunningApi, type TestContext } from '../harness/context';
@@ -25,7 +25,7 @@ let ctx: TestContext;
 let api: RunningApi;
 let proxy: FaultProxy;
 let workerDb: Sequelize;
-let workerRedis: Redis;
+let workerRedis: RedisClient;
 let workers: RunningWorkers;
 let queues: RequestQueues;
 
@@ -46,7 +46,7 @@ beforeAll(async () => {
     connectTimeoutMs: 500,
     lockWaitTimeoutS: 5,
   });
-  workerRedis = createRedis(ctx.config.redis.url, 'worker', ctx.logger);
+  workerRedis = createRedisClient(ctx.config.redis, 'worker', ctx.logger);
   workers = startWorkers({
     config: ctx.config,
     logger: ctx.logger,

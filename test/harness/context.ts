@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createServer, type RequestListener, type Server } from 'node:http';
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import type { Sequelize } from 'sequelize';
 import { createApi, type ApiOptions } from '../../api/app';
 import { buildAppDeps, stopAppDeps } from '../../api/wiring';
@@ -10,9 +10,9 @@ import { migrate } from '../../shared/db/migrator';
 import { createSequelize, ensureDatabase } from '../../shared/db/sequelize';
 import { createLogger, type Logger } from '../../shared/logger';
 import { createQueues } from '../../shared/queues';
-import { createRedis } from '../../shared/redis';
+import { createRedisClient, type RedisClient } from '../../shared/redis';
 import { signUserToken } from '../../shared/tokens';
-import { testDatabaseUrl, testRedisUrl } from './env';
+import { testDatabaseUrl, testLogLevel, testRedisClusterNodes, testRedisUrl } from './env';
 import { checkResponsesAgainstOpenApi } from './http';
 
 export const TEST_JWT_SECRET = 'test-secret-0123456789-0123456789-abcdef';
@@ -27,7 +27,7 @@ export interface TestContext {
   config: Config;
   env: Record<string, string>;
   sequelize: Sequelize;
-  redis: Redis;
+  redis: RedisClient;
   logger: Logger;
   tokenFor(userId: number | string, expiresIn?: string | number): Promise<string>;
   destroy(): Promise<void>;
@@ -38,13 +38,14 @@ export async function createTestContext(
 ): Promise<TestContext> {
   const id = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const databaseName = `shop_test_${id}`;
+  const cluster = testRedisClusterNodes();
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     DATABASE_URL: testDatabaseUrl(databaseName),
     REDIS_URL: testRedisUrl(),
     REDIS_PREFIX: `shoptest-${id}`,
     JWT_SECRET: TEST_JWT_SECRET,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
+    LOG_LEVEL: testLogLevel(),
     SEED_DEMO: 'false',
     // Tests run many processes at once on few cores: shedding on event-loop lag would
     // turn its noise into random 503s. Admission control has tests of its own.
@@ -52,6 +53,7 @@ export async function createTestContext(
     // Likewise a 500 ms Redis command timeout turns a busy machine's pauses into 503s; the
     // fail-fast tests set their own short timeouts.
     REDIS_COMMAND_TIMEOUT_MS: '5000',
+    ...(cluster === undefined ? {} : { REDIS_CLUSTER_NODES: cluster }),
     ...overrides,
   };
   const config = loadConfig(env);
@@ -59,7 +61,7 @@ export async function createTestContext(
   await ensureDatabase(config.database.url);
   const sequelize = createSequelize(config.database.url, { poolMax: 20 });
   await migrate(sequelize, config.database.url);
-  const redis = createRedis(config.redis.url, 'worker', logger);
+  const redis = createRedisClient(config.redis, 'worker', logger);
 
   return {
     id,
@@ -70,13 +72,26 @@ export async function createTestContext(
     logger,
     tokenFor: (userId, expiresIn = '1h') => signUserToken(TEST_JWT_SECRET, userId, expiresIn),
     async destroy() {
-      const keys = await redis.keys(`${config.redis.prefix}:*`);
-      if (keys.length > 0) await redis.del(...keys);
+      await deleteKeys(redis, `${config.redis.prefix}:*`);
       await redis.quit();
       await sequelize.query(`DROP DATABASE IF EXISTS \`${databaseName}\``);
       await sequelize.close();
     },
   };
+}
+
+/**
+ * Deletes every key matching `pattern`: on a cluster, on each master, one key at a time (keys
+ * of different slots cannot share a command).
+ */
+export async function deleteKeys(redis: RedisClient, pattern: string): Promise<void> {
+  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  for (const node of nodes) {
+    const keys = await node.keys(pattern);
+    const pipeline = node.pipeline();
+    for (const key of keys) pipeline.unlink(key);
+    if (keys.length > 0) await pipeline.exec();
+  }
 }
 
 export interface RunningApi {
@@ -98,7 +113,7 @@ export async function startApiOver(
     config: Config;
     logger: Logger;
     sequelize: Sequelize;
-    redis: Redis;
+    redis: RedisClient;
   },
   options: ApiOptions = {},
 ): Promise<RunningApi> {

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+
 import { loadConfig } from '../../shared/config';
 import { createSequelize } from '../../shared/db/sequelize';
-import { createRedis } from '../../shared/redis';
+import { createRedisClient, type RedisClient } from '../../shared/redis';
 import { createRequestRecords } from '../../shared/requests/records';
 import { startWorkers, type RunningWorkers } from '../../workers/wiring';
 import { createTestContext, startApi, type RunningApi, type TestContext } from './context';
@@ -12,8 +12,8 @@ import { runBuilt } from './process';
 /** In-process charge and order workers over the context's database and Redis. */
 export async function startInProcessWorkers(
   ctx: TestContext,
-): Promise<RunningWorkers & { redis: Redis }> {
-  const redis = createRedis(ctx.config.redis.url, 'worker', ctx.logger);
+): Promise<RunningWorkers & { redis: RedisClient }> {
+  const redis = createRedisClient(ctx.config.redis, 'worker', ctx.logger);
   const running = startWorkers({
     config: ctx.config,
     logger: ctx.logger,
@@ -45,7 +45,7 @@ export async function startBrokenWorkers(ctx: TestContext): Promise<{ close(): P
     DATABASE_URL: ctx.config.database.url.replace(/\/[^/]*$/, `/${emptyDb}`),
   });
   const deadDb = createSequelize(brokenConfig.database.url, { poolMax: 2 });
-  const redis = createRedis(ctx.config.redis.url, 'worker', ctx.logger);
+  const redis = createRedisClient(ctx.config.redis, 'worker', ctx.logger);
   const broken = startWorkers({
     config: brokenConfig,
     logger: ctx.logger,

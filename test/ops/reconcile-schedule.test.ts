@@ -18,6 +18,7 @@ import {
   stuck,
 } from './reconcile-support';
 import { scrape } from './scrape';
+import { sharedBase } from '../harness/keys';
 
 /**
  * The scheduled reconcile in real worker processes, one run a second: one at a time across
@@ -151,15 +152,17 @@ describe('The scheduled reconcile', () => {
 
   it('When the workers close, then the schedule stops with them', async () => {
     const workers = await startInProcessWorkers(ctx);
-    let report = await latestReport(ctx.redis, ctx.config.redis.prefix);
+    let report = await latestReport(ctx.redis, sharedBase(ctx, 'reconcile'));
     const first = report?.completedAt ?? 0;
     await eventually('an in-process reconcile completes', async () => {
-      report = await latestReport(ctx.redis, ctx.config.redis.prefix);
+      report = await latestReport(ctx.redis, sharedBase(ctx, 'reconcile'));
       return (report?.completedAt ?? 0) > first;
     });
     await workers.close();
-    const closedAt = (await latestReport(ctx.redis, ctx.config.redis.prefix))?.completedAt;
+    const closedAt = (await latestReport(ctx.redis, sharedBase(ctx, 'reconcile')))?.completedAt;
     await sleep(2_500);
-    expect((await latestReport(ctx.redis, ctx.config.redis.prefix))?.completedAt).toBe(closedAt);
+    expect((await latestReport(ctx.redis, sharedBase(ctx, 'reconcile')))?.completedAt).toBe(
+      closedAt,
+    );
   }, 30_000);
 });

@@ -17,6 +17,7 @@ import {
 import type { RunningProcess } from '../harness/process';
 import { nowS, samplesAfter, startWorkerProcess, stuck } from './reconcile-support';
 import { allOf, singleLayout } from '../harness/queues';
+import { userBase } from '../harness/keys';
 
 /**
  * Accepted requests that never finish, counted by the scheduled reconcile of a real worker
@@ -116,12 +117,12 @@ describe('Stuck requests', () => {
 
     // As if the worker had died between its commit and publishing the final view.
     const leaveNonFinal = async () => {
-      const prefix = ctx.config.redis.prefix;
-      await ctx.redis.hset(`${prefix}:status:order:${order.id}`, {
+      const base = userBase(ctx, 11);
+      await ctx.redis.hset(`${base}:status:order:${order.id}`, {
         status: 'PROCESSING',
         view: JSON.stringify({ ...paid, status: 'PROCESSING' }),
       });
-      await ctx.redis.zadd(`${prefix}:open:order`, Date.parse(paid.createdAt), order.id);
+      await ctx.redis.zadd(`${base}:open:order`, Date.parse(paid.createdAt), order.id);
     };
     await leaveNonFinal();
     const repaired = await worker.proc.waitForLog(
@@ -153,10 +154,10 @@ describe('Stuck requests', () => {
 
   it('When more requests are open than a run may examine, then the count covers the oldest and says it is a lower bound; pages skip and repeat no id, ties included', async () => {
     // A namespace of its own: only these ids are open in it, none is in the database.
-    const store = createRequestRecords(
-      ctx.redis,
-      singleLayout(`${ctx.config.redis.prefix}:paging`),
-    );
+    const store = createRequestRecords(ctx.redis, {
+      ...ctx.config.redis,
+      prefix: `${ctx.config.redis.prefix}-paging`,
+    });
     const base = Date.now() - 60_000;
     const ids = Array.from({ length: 7 }, () => uuidv7());
     // Five accepted in the same millisecond, two later.

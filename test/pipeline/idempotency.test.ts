@@ -8,6 +8,7 @@ import {
   usePipelineWorld,
   waitForFinal,
 } from '../harness/pipeline';
+import { findKeys, userBase } from '../harness/keys';
 
 const world = usePipelineWorld();
 
@@ -42,7 +43,9 @@ describe('Idempotency-Key', () => {
         });
         expectProblem(response, 400, 'IDEMPOTENCY_KEY_REQUIRED');
       }
-      expect(await world.ctx.redis.keys(`${world.ctx.config.redis.prefix}:status:*`)).toEqual([]);
+      expect(await findKeys(world.ctx.redis, `${world.ctx.config.redis.prefix}:*status:*`)).toEqual(
+        [],
+      );
     },
   );
 
@@ -133,8 +136,9 @@ describe('Idempotency-Key', () => {
     const key = newKey();
     const first = await submitOrder(world.api.baseUrl, token, [{ productId: 1, quantity: 1 }], key);
     await waitForFinal(world.api.baseUrl, token, first.statusUrl);
-    const idemKeys = await world.ctx.redis.keys(
-      `${world.ctx.config.redis.prefix}:idem:order:308:*`,
+    const idemKeys = await findKeys(
+      world.ctx.redis,
+      `${userBase(world.ctx, 308)}:idem:order:308:*`,
     );
     expect(idemKeys).toHaveLength(1);
     await world.ctx.redis.del(...idemKeys);
