@@ -107,11 +107,16 @@ export function createCatalogSource(options: CatalogSourceOptions): CatalogSourc
   // Until the first check answers, the replica's lag is unknown: reads start on the primary.
   let state: Exclude<ReplicaState, 'none'> = 'unavailable';
   let lagS: number | null = null;
+  let judged = false;
 
-  /** Logs once per change of state, with why (the replica's answer or the error). */
+  /**
+   * Logs the first judgement and every change of state after it, with why (the replica's
+   * answer or the error): a replica that never serves says so from the start.
+   */
   const moveTo = (next: typeof state, reason?: string) => {
-    if (next === state) return;
-    const was = state;
+    if (judged && next === state) return;
+    const was = judged ? state : 'not checked yet';
+    judged = true;
     state = next;
     if (next === 'serving') {
       logger.info('catalog reads back on the replica', { lagS, was });
