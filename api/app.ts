@@ -2,6 +2,7 @@ import type { RequestListener } from 'node:http';
 import express, { type Express, type Router } from 'express';
 import swaggerUi from 'swagger-ui-express';
 import type { Config } from '../shared/config';
+import type { CatalogSource } from '../shared/db/catalog-source';
 import type { UsersRepository } from '../shared/db/repositories/users';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
@@ -34,6 +35,8 @@ export interface AppDeps {
   config: Config;
   logger: Logger;
   catalog: Catalog;
+  /** Where the catalog's reads go (primary or read replica); stopped by `stopAppDeps`. */
+  catalogSource: CatalogSource;
   users: UsersRepository;
   charges: ChargesService;
   orders: OrdersService;

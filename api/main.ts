@@ -2,7 +2,10 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../shared/config';
-import { createSequelizeFromConfig } from '../shared/db/sequelize';
+import {
+  createReplicaSequelizeFromConfig,
+  createSequelizeFromConfig,
+} from '../shared/db/sequelize';
 import { createLogger } from '../shared/logger';
 import { onShutdownSignal } from '../shared/process';
 import { createQueues } from '../shared/queues';
@@ -25,6 +28,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, service: 'api' });
   const sequelize = createSequelizeFromConfig(config);
+  const replica = createReplicaSequelizeFromConfig(config);
   const redis = createRedisClient(config.redis, 'command', logger, {
     commandTimeout: config.redisCommandTimeoutMs,
   });
@@ -36,7 +40,7 @@ async function main(): Promise<void> {
   }
 
   const queues = createQueues(redis, config.redis, config.jobs, logger);
-  const deps = buildAppDeps({ config, logger, sequelize, redis, queues });
+  const deps = buildAppDeps({ config, logger, sequelize, replica, redis, queues });
   const api = createApi(deps);
   const server = createServer(api.listener);
   server.listen(config.port, () => {
@@ -52,7 +56,7 @@ async function main(): Promise<void> {
     api.close();
     stopAppDeps(deps);
     await queues.close();
-    await Promise.allSettled([sequelize.close(), redis.quit()]);
+    await Promise.allSettled([sequelize.close(), replica?.close(), redis.quit()]);
   });
 }
 

@@ -1,12 +1,19 @@
 import type { RedisClient } from '../shared/redis';
 import type { Sequelize } from 'sequelize';
 import type { Config } from '../shared/config';
+import { createCatalogSource } from '../shared/db/catalog-source';
 import { createChargesRepository } from '../shared/db/repositories/charges';
 import { createOrdersRepository } from '../shared/db/repositories/orders';
 import { createProductsRepository } from '../shared/db/repositories/products';
 import { createUsersRepository } from '../shared/db/repositories/users';
 import type { Logger } from '../shared/logger';
-import { createMetrics, observeBreaker, observePool, observeQueues } from '../shared/metrics';
+import {
+  createMetrics,
+  observeBreaker,
+  observeCatalogSource,
+  observePool,
+  observeQueues,
+} from '../shared/metrics';
 import type { RequestQueues } from '../shared/queues';
 import { CHARGES_QUEUE } from '../shared/queues/charges';
 import { ORDERS_QUEUE } from '../shared/queues/orders';
@@ -23,6 +30,8 @@ export interface ApiClients {
   config: Config;
   logger: Logger;
   sequelize: Sequelize;
+  /** The read replica's connection (`DATABASE_REPLICA_URL`), if there is one: catalog reads. */
+  replica?: Sequelize | undefined;
   /** A `command`-role connection: fails fast while Redis is down. */
   redis: RedisClient;
   queues: RequestQueues;
@@ -49,11 +58,13 @@ async function backlog(
 
 /**
  * Repositories and use-cases over clients someone else created (and will close). Database
- * reads go through one breaker, so they answer 503 at once while the database is down. The
- * returned deps own two timers (admission control, the catalog's change feed): call
- * `stopAppDeps(deps)` when done.
+ * reads go through one breaker, so they answer 503 at once while the database is down; catalog
+ * reads go through the catalog source, to the replica while it keeps up (behind a breaker of
+ * its own). The returned deps own timers (admission control, the catalog's change feed, the
+ * replica's lag check): call `stopAppDeps(deps)` when done.
  */
-export function buildAppDeps({ config, logger, sequelize, redis, queues }: ApiClients): AppDeps {
+export function buildAppDeps(clients: ApiClients): AppDeps {
+  const { config, logger, sequelize, redis, queues } = clients;
   const records = createRequestRecords(redis, config.redis);
   const replicaAck = {
     replicas: config.redis.minReplicasAck,
@@ -69,6 +80,14 @@ export function buildAppDeps({ config, logger, sequelize, redis, queues }: ApiCl
   observeBreaker(metrics, 'api-db', breaker);
   observePool(metrics, sequelize, config.database.poolMax);
   observeQueues(metrics, queues.observed());
+  const catalogSource = createCatalogSource({
+    primary: guarded(createProductsRepository(sequelize), breaker),
+    replica: clients.replica,
+    breaker: breakerSettings(config.breaker, config.breaker.apiTimeoutMs),
+    maxLagS: config.database.replica.maxLagS,
+    logger,
+  });
+  observeCatalogSource(metrics, catalogSource);
   const charges = createChargesService({
     records,
     queue: queues.charges,
@@ -85,8 +104,10 @@ export function buildAppDeps({ config, logger, sequelize, redis, queues }: ApiCl
     config,
     logger,
     metrics,
+    catalogSource,
     catalog: createCatalog({
-      products: guarded(createProductsRepository(sequelize), breaker),
+      products: catalogSource.products,
+      sourceLagBoundMs: catalogSource.maxStalenessMs,
       redis,
       prefix: records.keyspace.shared('catalog'),
       logger,
@@ -119,9 +140,10 @@ export function buildAppDeps({ config, logger, sequelize, redis, queues }: ApiCl
   };
 }
 
-/** Stops what buildAppDeps started (timers, breaker); the clients stay open for their owner. */
+/** Stops what buildAppDeps started (timers, breakers); the clients stay open for their owner. */
 export function stopAppDeps(deps: AppDeps): void {
   deps.admission.stop();
   deps.catalog.stop();
+  deps.catalogSource.stop();
   deps.breaker.shutdown();
 }

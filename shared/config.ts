@@ -24,6 +24,17 @@ const envSchema = z
       .default('mysql://root@127.0.0.1:3306/shop'),
     /** Connections per process; sizing per process kind: docs/scale-out.md. */
     DB_POOL_MAX: int(1, 500).default(20),
+    /**
+     * A read replica of DATABASE_URL's database (same form). Catalog reads go to it while it
+     * keeps up (REPLICA_MAX_LAG_S); balances, charges and orders never do. Unset: none.
+     * docs/scale-out.md#read-replicas.
+     */
+    DATABASE_REPLICA_URL: z.url({ protocol: /^(mysql|mariadb)$/ }).optional(),
+    /**
+     * Catalog reads use the replica only while its replication lag (`Seconds_Behind_Master`,
+     * whole seconds) is under this; otherwise, and while it does not answer, the primary.
+     */
+    REPLICA_MAX_LAG_S: int(1, 3_600).default(2),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
     /**
      * Seeds of a Redis Cluster, `host:port,host:port…`. When set, every use of Redis goes to the
@@ -184,7 +195,13 @@ export const ENV_KEYS: readonly string[] = Object.freeze(Object.keys(envSchema.s
 export interface Config {
   readonly env: 'development' | 'test' | 'production';
   readonly port: number;
-  readonly database: { readonly url: string; readonly name: string; readonly poolMax: number };
+  readonly database: {
+    readonly url: string;
+    readonly name: string;
+    readonly poolMax: number;
+    /** The read replica for catalog reads; `url` undefined when there is none. */
+    readonly replica: { readonly url: string | undefined; readonly maxLagS: number };
+  };
   readonly redis: {
     readonly url: string;
     readonly prefix: string;
@@ -239,6 +256,8 @@ export class ConfigError extends Error {
   }
 }
 
+const DATABASE_NAME = /^[A-Za-z0-9_]{1,64}$/;
+
 /** The database name in a DATABASE_URL's path (`mysql://host/shop` → `shop`). */
 function databaseName(url: string): string {
   return decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
@@ -260,15 +279,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const name = databaseName(e.DATABASE_URL);
-  if (!/^[A-Za-z0-9_]{1,64}$/.test(name)) {
-    throw new ConfigError([
-      'DATABASE_URL: the path must name a database (letters, digits, underscore), e.g. /shop',
-    ]);
-  }
+  const urls = { DATABASE_URL: e.DATABASE_URL, DATABASE_REPLICA_URL: e.DATABASE_REPLICA_URL };
+  const unnamed = Object.entries(urls).flatMap(([key, url]) =>
+    url === undefined || DATABASE_NAME.test(databaseName(url))
+      ? []
+      : [`${key}: the path must name a database (letters, digits, underscore), e.g. /shop`],
+  );
+  if (unnamed.length > 0) throw new ConfigError(unnamed);
   const config: Config = {
     env: e.NODE_ENV,
     port: e.PORT,
-    database: { url: e.DATABASE_URL, name, poolMax: e.DB_POOL_MAX },
+    database: {
+      url: e.DATABASE_URL,
+      name,
+      poolMax: e.DB_POOL_MAX,
+      replica: { url: e.DATABASE_REPLICA_URL, maxLagS: e.REPLICA_MAX_LAG_S },
+    },
     redis: {
       url: e.REDIS_URL,
       prefix: e.REDIS_PREFIX,

@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Sequelize } from 'sequelize';
+import { REPLICA_STATES, type CatalogSource } from './db/catalog-source';
 import type { BreakerState, DbBreaker } from './resilience/breaker';
 
 /**
@@ -186,6 +187,50 @@ export function observePool(metrics: Metrics, sequelize: Sequelize, max: number)
       this.set({ state: 'idle' }, p?.available ?? 0);
       this.set({ state: 'waiting' }, p?.waiting ?? 0);
       this.set({ state: 'max' }, max);
+    },
+  });
+}
+
+/**
+ * Where the catalog's database reads go: shop_catalog_reads_total{source}, and the read
+ * replica's shop_db_replica_lag_seconds and shop_db_replica_state{state}. Every process
+ * exports all three, with or without a replica, so rules see the series from the start.
+ */
+export function observeCatalogSource(metrics: Metrics, source: CatalogSource): void {
+  const registers = [metrics.registry];
+  const reads = new Counter({
+    name: 'shop_catalog_reads_total',
+    help:
+      'Catalog reads that reached a database (cache misses, change-feed polls, top-seller ' +
+      'rankings), by the source that answered: replica or primary',
+    labelNames: ['source'] as const,
+    registers,
+  });
+  for (const name of ['replica', 'primary']) reads.inc({ source: name }, 0);
+  source.onRead((name) => {
+    reads.inc({ source: name });
+  });
+  new Gauge({
+    name: 'shop_db_replica_lag_seconds',
+    help:
+      "The read replica's replication lag as last measured (Seconds_Behind_Master); -1 when " +
+      'unknown: no replica configured, unreachable, or replication stopped or broken',
+    registers,
+    collect() {
+      this.set(source.lagS ?? -1);
+    },
+  });
+  new Gauge({
+    name: 'shop_db_replica_state',
+    help:
+      'The read replica, one series per state with 1 on the current one: none (not ' +
+      'configured), serving (catalog reads go to it), lagging (lag at or over ' +
+      'REPLICA_MAX_LAG_S), unavailable (unreachable, replication stopped or broken, breaker ' +
+      'open); catalog reads go to the primary unless serving',
+    labelNames: ['state'] as const,
+    registers,
+    collect() {
+      for (const state of REPLICA_STATES) this.set({ state }, state === source.state ? 1 : 0);
     },
   });
 }

@@ -1,6 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../shared/config';
-import { createSequelizeFromConfig } from '../shared/db/sequelize';
+import {
+  createReplicaSequelizeFromConfig,
+  createSequelizeFromConfig,
+} from '../shared/db/sequelize';
 import { createLogger } from '../shared/logger';
 import { onShutdownSignal } from '../shared/process';
 import { createRedisClient } from '../shared/redis';
@@ -12,6 +15,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, service: 'workers' });
   const sequelize = createSequelizeFromConfig(config);
+  const replica = createReplicaSequelizeFromConfig(config);
   const redis = createRedisClient(config.redis, 'worker', logger);
 
   const state: { running?: RunningWorkers; metrics?: MetricsServer; stopping: boolean } = {
@@ -24,7 +28,7 @@ async function main(): Promise<void> {
     // picked up again by another worker (stalled-job recovery) and applied at most once.
     await state.running?.close();
     await state.metrics?.close();
-    await Promise.allSettled([sequelize.close(), redis.quit()]);
+    await Promise.allSettled([sequelize.close(), replica?.close(), redis.quit()]);
   });
 
   // A worker started during an outage waits for its dependencies instead of crash-looping.
@@ -46,6 +50,7 @@ async function main(): Promise<void> {
     config,
     logger,
     sequelize,
+    replica,
     connection: redis,
     records: createRequestRecords(redis, config.redis),
   });

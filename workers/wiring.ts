@@ -1,6 +1,7 @@
 import { MetricsTime, Queue, Worker, type ConnectionOptions } from 'bullmq';
 import type { Sequelize } from 'sequelize';
 import type { Config } from '../shared/config';
+import { createCatalogSource } from '../shared/db/catalog-source';
 import { createBalancesRepository } from '../shared/db/repositories/balances';
 import { createChargesRepository } from '../shared/db/repositories/charges';
 import { createEventsRepository } from '../shared/db/repositories/events';
@@ -13,6 +14,7 @@ import { CHECK_NAMES } from '../shared/db/reconcile';
 import {
   createMetrics,
   observeBreaker,
+  observeCatalogSource,
   observePool,
   observeQueues,
   observeReconcile,
@@ -23,7 +25,12 @@ import { requestsParser, type JobPayload } from '../shared/queues/batch';
 import { observedPartitions, partitionedQueue, type PartitionedQueue } from '../shared/queues';
 import { CHARGES_QUEUE } from '../shared/queues/charges';
 import { ORDERS_QUEUE } from '../shared/queues/orders';
-import { breakerSettings, createDbBreaker, type DbBreaker } from '../shared/resilience/breaker';
+import {
+  breakerSettings,
+  createDbBreaker,
+  guarded,
+  type DbBreaker,
+} from '../shared/resilience/breaker';
 import type { RequestRecords } from '../shared/requests/records';
 import { chargeJobs } from './charges/charge-jobs';
 import { startEventDelivery, type EventDeliveryOptions } from './events/start';
@@ -38,6 +45,8 @@ export interface WorkerClients {
   config: Config;
   logger: Logger;
   sequelize: Sequelize;
+  /** The read replica's connection (`DATABASE_REPLICA_URL`), if any: the top-sellers ranking. */
+  replica?: Sequelize | undefined;
   /** Connection for the BullMQ workers (role `worker`: maxRetriesPerRequest null). */
   connection: ConnectionOptions;
   records: RequestRecords;
@@ -208,24 +217,28 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
   observeQueues(metrics, observed);
 
   // The top-sellers ranking is precomputed here every 30 s (one process per period does it),
-  // so API requests never aggregate orders.
-  const products = createProductsRepository(sequelize);
+  // so API requests never aggregate orders. It reads the replica while that keeps up.
+  const catalogSource = createCatalogSource({
+    primary: guarded(createProductsRepository(sequelize), breaker),
+    replica: clients.replica,
+    breaker: breakerSettings(config.breaker, config.breaker.workerTimeoutMs),
+    maxLagS: config.database.replica.maxLagS,
+    logger,
+  });
+  observeCatalogSource(metrics, catalogSource);
   const refreshTop = () =>
-    breaker
-      .run(() =>
-        refreshTopSellers(
-          clients.records.redis,
-          clients.records.keyspace.shared('catalog'),
-          products,
-          TOP_PERIOD_MS,
-        ),
-      )
-      .catch((error: unknown) => {
-        logger.debug('top sellers refresh skipped', { error: String(error) });
-      });
+    refreshTopSellers(
+      clients.records.redis,
+      clients.records.keyspace.shared('catalog'),
+      catalogSource.products,
+      TOP_PERIOD_MS,
+    ).catch((error: unknown) => {
+      logger.debug('top sellers refresh skipped', { error: String(error) });
+    });
   const topTimer = setInterval(() => void refreshTop(), TOP_PERIOD_MS);
   topTimer.unref();
-  void refreshTop();
+  // After the replica's first check, so the first ranking of a period reads it if it can.
+  void catalogSource.firstCheck.then(() => (closing === undefined ? refreshTop() : undefined));
 
   const { redis } = clients.records;
   const reconcile = startReconcileSchedule(
@@ -276,6 +289,7 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
     close() {
       closing ??= (async () => {
         clearInterval(topTimer);
+        catalogSource.stop();
         await Promise.allSettled([
           reconcile.close(),
           ...started.flatMap((s) => s.watched.map((w) => w.close())),

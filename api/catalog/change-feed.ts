@@ -9,7 +9,10 @@ export interface ChangeFeedOptions {
   /**
    * How far back each poll looks. updated_at is stamped when a statement runs, not when its
    * transaction commits, so a change can become visible after a poll went past its stamp;
-   * looking back further than any transaction lasts catches it (lock waits end at 5 s).
+   * looking back further than any transaction lasts catches it (lock waits end at 5 s). Polls
+   * that may read a replica add its lag bound: there a change becomes visible that much later
+   * still, and the watermark of a poll on the primary is that much ahead of the replica.
+   * Default 6,000 ms.
    */
   overlapMs?: number;
 }

@@ -14,8 +14,30 @@ import { createJsonCache, MISSING, type CachedJson } from './json-cache';
 /** The contract allows the ranking to be 60 s stale; workers refresh it every 30 s. */
 const TOP_MAX_AGE_MS = 60_000;
 
+/** The change feed's look-back on the primary; see `overlapMs` in change-feed.ts. */
+const FEED_OVERLAP_MS = 6_000;
+
+/**
+ * The cache's two TTLs (this process, then Redis). Their sum bounds how stale a view can get
+ * even if the change feed missed a change: 2 s + 2.5 s keeps stock under the contract's 5 s.
+ * Read from a replica, a view is older by up to the replica's lag when it is loaded, so the
+ * TTLs shrink by that bound (never below 1 s in all: a lag bound over 3 s loosens the 5 s,
+ * docs/scale-out.md#read-replicas).
+ */
+export function cacheTtls(sourceLagBoundMs: number): { localTtlMs: number; redisTtlMs: number } {
+  const total = Math.max(1_000, 4_500 - sourceLagBoundMs);
+  const localTtlMs = Math.round((total * 4) / 9);
+  return { localTtlMs, redisTtlMs: total - localTtlMs };
+}
+
 export interface CatalogDeps {
+  /** The catalog's reads: the primary's, or a catalog source's that may read a replica. */
   products: ProductsRepository;
+  /**
+   * How far behind the primary `products` may read: 0 for the primary (the default), a
+   * replica's lag bound otherwise (`CatalogSource.maxStalenessMs`).
+   */
+  sourceLagBoundMs?: number;
   redis: RedisClient;
   prefix: string;
   logger: Logger;
@@ -25,20 +47,26 @@ export interface CatalogDeps {
 
 /**
  * Catalog reads, served as pre-serialised JSON from a two-level cache (this process, then
- * Redis) in front of MySQL. A change feed drops changed products within about a second; the
- * TTLs alone bound staleness to under the contract's 5 s for stock. Correctness never depends
- * on this cache: orders read and lock the database.
+ * Redis) in front of MySQL (the primary, or a read replica while it keeps up). A change feed
+ * drops changed products within about a second of the change reaching the source it reads; the
+ * TTLs alone bound staleness to under the contract's 5 s for stock ({@link cacheTtls}).
+ * Correctness never depends on this cache: orders read and lock the primary.
  */
-export function createCatalog({ products, redis, prefix, logger, staleIfErrorS }: CatalogDeps) {
+export function createCatalog(deps: CatalogDeps) {
+  const { products, redis, prefix, logger, staleIfErrorS } = deps;
+  const sourceLagBoundMs = deps.sourceLagBoundMs ?? 0;
   const cache = createJsonCache({
     redis,
     keyPrefix: `${prefix}:catalog:`,
-    localTtlMs: 2_000,
-    redisTtlMs: 2_500,
+    ...cacheTtls(sourceLagBoundMs),
     staleIfErrorMs: staleIfErrorS * 1_000,
   });
   const feed = startChangeFeed({
     changedSince: (since) => products.changedSince(since),
+    // A poll may go to a replica that is up to its lag bound behind the primary, and the next
+    // to the primary, or the other way round: looking back further by that bound catches on
+    // the replica every change stamped since the last poll, whichever source that poll read.
+    overlapMs: FEED_OVERLAP_MS + sourceLagBoundMs,
     onChange: async (ids) => {
       cache.evictLocal('list:');
       await cache.evict(ids.map((id) => `product:${id}`));

@@ -59,6 +59,27 @@ export function createSequelizeFromConfig(config: Config, logger?: Logger): Sequ
   });
 }
 
+/** Connections a process keeps to the read replica: only catalog reads that miss the cache. */
+const REPLICA_POOL_MAX = 5;
+
+/**
+ * The read replica's connection (`DATABASE_REPLICA_URL`), or undefined without one: a small
+ * pool of its own, and a short connect timeout so a dead replica is given up on quickly (reads
+ * then go to the primary). Whoever creates it closes it.
+ */
+export function createReplicaSequelizeFromConfig(
+  config: Config,
+  logger?: Logger,
+): Sequelize | undefined {
+  const { url } = config.database.replica;
+  if (url === undefined) return undefined;
+  return createSequelize(url, {
+    poolMax: Math.min(REPLICA_POOL_MAX, config.database.poolMax),
+    connectTimeoutMs: 2_000,
+    ...(logger ? { logger } : {}),
+  });
+}
+
 /** Creates the database named in `url` if it does not exist yet (needs CREATE privilege). */
 export async function ensureDatabase(url: string): Promise<void> {
   const parsed = new URL(url);

@@ -89,4 +89,16 @@ describe('Chaos, short', () => {
     },
     budget(spec('redis-restart')),
   );
+
+  it(
+    'When the database process is SIGKILLed under load and restarted over its data, then no order is lost or applied twice and none is put ON_HOLD',
+    async () => {
+      const result = await expectNothingLost('db-crash');
+      expect(result.orders.onHold).toBe(0);
+      expect(result.fault.restartMs).toEqual(expect.any(Number));
+      expect(result.recovery?.newOrderPaidMs).toEqual(expect.any(Number));
+      expect(result.recovery?.backlogDrainedMs).toEqual(expect.any(Number));
+    },
+    budget(spec('db-crash')),
+  );
 });

@@ -24,6 +24,11 @@ export interface Recovery {
   newOrderPaidMs: number | null;
   /** The same as its client saw it (polling adds up to a few hundred ms, more with a backlog). */
   newOrderSeenPaidMs: number | null;
+  /**
+   * From restore until every order accepted before it was final or ON_HOLD, as their clients
+   * saw it: the backlog of the outage drained. Null if some never were.
+   */
+  backlogDrainedMs: number | null;
 }
 
 /** Epoch ms of the first order paid since the restore, and of the first accepted since. */
@@ -98,11 +103,16 @@ export function recovery(
     }
   }
   const since = (at: number | null) => (at === null ? null : Math.max(0, at - restoreAt));
+  const backlog = orders.filter((o) => o.acceptedAt !== undefined && o.acceptedAt < restoreAt);
+  const drainedAt = backlog.every((o) => o.resolvedAt !== undefined)
+    ? Math.max(restoreAt, ...backlog.map((o) => o.resolvedAt ?? restoreAt))
+    : null;
   return {
     firstAcceptMs: firstAccept,
     anyPaidMs: since(paidInDb.any),
     newOrderPaidMs: since(paidInDb.accepted),
     newOrderSeenPaidMs: firstPaid,
+    backlogDrainedMs: since(drainedAt),
   };
 }
 

@@ -37,9 +37,12 @@ function failFastCell(result: ScenarioResult): string {
 function recoveryCell(result: ScenarioResult): string {
   const r = result.recovery;
   if (!r) return result.fault.kills === null ? '—' : `${result.fault.kills} kills`;
+  const restart = result.fault.restartMs;
   return (
+    (restart === null ? '' : `server up after ${ms(restart)} of recovery; `) +
     `202 ${ms(r.firstAcceptMs)}, any PAID ${ms(r.anyPaidMs)}, new order PAID ` +
-    `${ms(r.newOrderPaidMs)} (seen by client ${ms(r.newOrderSeenPaidMs)})`
+    `${ms(r.newOrderPaidMs)} (seen by client ${ms(r.newOrderSeenPaidMs)}), backlog drained ` +
+    ms(r.backlogDrainedMs)
   );
 }
 
@@ -116,8 +119,10 @@ function markdown(report: ChaosReport): string {
     '',
     'Fail fast: for requests sent while the dependency was down, the time from the cut to the',
     'first 503, the latencies of the first answers (and their statuses), and the p95. Recovery:',
-    'from the restore to the first 202, to the first order paid (the backlog included), and to',
-    'the first order accepted after the restore being paid (database; client view in brackets).',
+    'from the restore to the first 202, to the first order paid (the backlog included), to the',
+    'first order accepted after the restore being paid (database; client view in brackets), and',
+    'until every order accepted before the restore was final (client view). A restarted server',
+    '(db-crash) restores when it accepts connections again; its start-up time is shown first.',
   ];
   for (const r of report.scenarios) {
     out.push('', `## ${r.name}: ${r.title}`, '');

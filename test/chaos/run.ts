@@ -3,6 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProductRow } from '../harness/database';
 import type { CutMode } from '../harness/fault-proxy';
+import { DedicatedMariaDb } from '../harness/mariadb';
 import { DedicatedRedis } from '../harness/redis';
 import { SystemUnderTest } from '../harness/system';
 import { Clients } from './clients';
@@ -82,14 +83,26 @@ export async function runScenario(
       const owned = dedicated;
       cleanup.push(() => owned.destroy());
     }
+    let mariadb: DedicatedMariaDb | undefined;
+    if (spec.fault.kind === 'db-crash') {
+      mariadb = await DedicatedMariaDb.start({
+        serverId: 1,
+        ...(options.logDir
+          ? { logFile: path.join(options.logDir, spec.name, 'mariadbd.log') }
+          : {}),
+      });
+      const owned = mariadb;
+      cleanup.push(() => owned.destroy());
+    }
     system = await SystemUnderTest.create({
-      mysqlUrl: options.mysqlUrl,
+      // A server killed for real is the scenario's own; the shared one only through its proxy.
+      mysqlUrl: mariadb?.url() ?? options.mysqlUrl,
       database: `shop_chaos_${id}`,
       redisUrl: dedicated?.url ?? options.redisUrl,
       redisPrefix: `shopchaos-${id}`,
       jwtSecret: CHAOS_JWT_SECRET,
       // A dedicated Redis is killed for real; the shared one only through its proxy.
-      proxies: { database: true, redis: dedicated === undefined },
+      proxies: { database: mariadb === undefined, redis: dedicated === undefined },
       workers: spec.workers,
       env: {
         NODE_ENV: 'development',
@@ -144,7 +157,7 @@ export async function runScenario(
     clients.start();
     await sleep(spec.warmMs);
     phase = 'fault';
-    const fault = await applyFault(spec, options.cutMode, { system, dedicated }, log);
+    const fault = await applyFault(spec, options.cutMode, { system, dedicated, mariadb }, log);
     phase = 'after the fault';
     await sleep(spec.afterMs);
     phase = 'finishing submits';
@@ -181,6 +194,7 @@ export async function runScenario(
 interface Targets {
   system: SystemUnderTest;
   dedicated: DedicatedRedis | undefined;
+  mariadb: DedicatedMariaDb | undefined;
 }
 
 async function applyFault(
@@ -206,6 +220,18 @@ async function applyFault(
     return { startedAt, endedAt, kills };
   }
   const cutAt = Date.now();
+  if (fault.kind === 'db-crash') {
+    const server = targets.mariadb;
+    if (!server) throw new Error('no dedicated mariadbd');
+    await server.kill();
+    log(`mariadbd SIGKILLed; restarting in ${spec.faultMs} ms`);
+    await sleep(spec.faultMs);
+    // Resolves once InnoDB has recovered and the server accepts connections again.
+    const restartMs = await server.restart();
+    const restoreAt = Date.now();
+    log(`mariadbd accepts connections again (${restartMs} ms after its start)`);
+    return { startedAt, endedAt: restoreAt, cutAt, restoreAt, restartMs };
+  }
   if (fault.kind === 'cut') {
     const proxy = fault.target === 'db' ? targets.system.databaseProxy : targets.system.redisProxy;
     if (!proxy) throw new Error(`no proxy for ${fault.target}`);
@@ -259,7 +285,7 @@ function failedResult(
       paidPerSecondDuringFault: 0,
     },
     invariants: null,
-    fault: { cutAt: null, restoreAt: null, kills: null },
+    fault: { cutAt: null, restoreAt: null, kills: null, restartMs: null },
     failFast: null,
     recovery: null,
     dbStatusCounts: {},

@@ -6,7 +6,9 @@ export type Fault =
   | { kind: 'worker-kill'; everyMs: number }
   /** `mode` unless the run overrides it (`--cut-mode`). */
   | { kind: 'cut'; target: 'db' | 'redis'; mode: CutMode }
-  | { kind: 'redis-restart'; appendfsync: AppendFsync };
+  | { kind: 'redis-restart'; appendfsync: AppendFsync }
+  /** The scenario's own mariadbd SIGKILLed, started again over its data after `faultMs`. */
+  | { kind: 'db-crash' };
 
 export const SCENARIO_NAMES = [
   'worker-kill',
@@ -14,6 +16,7 @@ export const SCENARIO_NAMES = [
   'db-outage-long',
   'redis-outage',
   'redis-restart',
+  'db-crash',
 ] as const;
 
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -93,6 +96,7 @@ export function scenarioSpecs(short: boolean): ScenarioSpec[] {
   const dbLong = short ? 5_000 : 60_000;
   const redisCut = short ? 3_000 : 10_000;
   const redisDown = short ? 2_000 : 5_000;
+  const dbDown = short ? 2_000 : 5_000;
   return [
     {
       ...base,
@@ -131,6 +135,15 @@ export function scenarioSpecs(short: boolean): ScenarioSpec[] {
       title: `Dedicated Redis (AOF, fsync always) SIGKILLed, restarted after ${seconds(redisDown)}`,
       fault: { kind: 'redis-restart', appendfsync: 'always' },
       faultMs: redisDown,
+    },
+    {
+      ...base,
+      name: 'db-crash',
+      title: `Dedicated MariaDB SIGKILLed, restarted after ${seconds(dbDown)} (crash recovery)`,
+      fault: { kind: 'db-crash' },
+      faultMs: dbDown,
+      // Like an outage: workers must wait it out, not spend attempts on it.
+      onHoldFails: true,
     },
   ];
 }

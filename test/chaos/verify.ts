@@ -18,6 +18,8 @@ export interface FaultWindow {
   cutAt?: number;
   restoreAt?: number;
   kills?: number;
+  /** A restarted server (db-crash): from its start to accepting connections (crash recovery). */
+  restartMs?: number;
 }
 
 export interface OrderCounts {
@@ -65,7 +67,12 @@ export interface ScenarioResult {
   durationMs: number;
   orders: OrderCounts;
   invariants: Invariants | null;
-  fault: { cutAt: string | null; restoreAt: string | null; kills: number | null };
+  fault: {
+    cutAt: string | null;
+    restoreAt: string | null;
+    kills: number | null;
+    restartMs: number | null;
+  };
   failFast: { submit: OutageAnswers; probe: OutageAnswers } | null;
   recovery: Recovery | null;
   dbStatusCounts: Record<string, number>;
@@ -217,6 +224,7 @@ export async function verify(input: {
       cutAt: cutAt === undefined ? null : new Date(cutAt).toISOString(),
       restoreAt: restoreAt === undefined ? null : new Date(restoreAt).toISOString(),
       kills: fault.kills ?? null,
+      restartMs: fault.restartMs ?? null,
     },
     failFast: outage
       ? {

@@ -59,8 +59,18 @@ function dependsOn(name: string): Record<string, string> {
 describe('docker-compose.yml', () => {
   test('defines MariaDB, Redis, the migration, the API, the workers and a monitoring profile', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['api', 'grafana', 'mariadb', 'migrate', 'prometheus', 'redis', 'workers'].sort(),
+      [
+        'api',
+        'grafana',
+        'mariadb',
+        'mariadb-replica',
+        'migrate',
+        'prometheus',
+        'redis',
+        'workers',
+      ].sort(),
     );
+    expect(service('mariadb-replica').profiles).toEqual(['cluster']);
     expect(service('prometheus').profiles).toEqual(['monitoring']);
     expect(service('grafana').profiles).toEqual(['monitoring']);
     for (const name of ['mariadb', 'redis', ...Object.keys(APP_SERVICES)]) {

@@ -113,6 +113,8 @@ export async function startApiOver(
     config: Config;
     logger: Logger;
     sequelize: Sequelize;
+    /** A read replica's connection, for catalog reads (the caller closes it too). */
+    replica?: Sequelize;
     redis: RedisClient;
   },
   options: ApiOptions = {},

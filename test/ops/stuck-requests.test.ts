@@ -16,7 +16,7 @@ import {
 } from '../harness/pipeline';
 import type { RunningProcess } from '../harness/process';
 import { nowS, samplesAfter, startWorkerProcess, stuck } from './reconcile-support';
-import { allOf, singleLayout } from '../harness/queues';
+import { allOf } from '../harness/queues';
 import { userBase } from '../harness/keys';
 
 /**
