@@ -21,6 +21,10 @@ export const INDEX = {
   orderEventsOrderType: 'order_events_order_type',
   orderEventsStatusOccurred: 'order_events_status_occurred',
   orderEventsStatusEnqueued: 'order_events_status_enqueued',
+  orderCancellationsUserIdempotency: 'order_cancellations_user_idempotency',
+  orderCancellationsOrder: 'order_cancellations_order',
+  productRestocksIdempotency: 'product_restocks_idempotency',
+  productRestocksProduct: 'product_restocks_product',
 } as const;
 
 /** CHECK and foreign-key constraints. */
@@ -32,12 +36,28 @@ export const CONSTRAINT = {
   chargesAmountRange: 'charges_amount_range',
   chargesStatusKnown: 'charges_status_known',
   ordersTotalNonnegative: 'orders_total_nonnegative',
-  ordersStatusKnown: 'orders_status_known',
   orderItemsOrder: 'order_items_order',
   orderItemsQuantityRange: 'order_items_quantity_range',
-  balanceLedgerSourceKnown: 'balance_ledger_source_known',
   balanceLedgerAfterNonnegative: 'balance_ledger_after_nonnegative',
   orderEventsStatusKnown: 'order_events_status_known',
+  /** 0003: CANCELLED joins the order statuses (replaces ordersStatusKnown). */
+  ordersStatusKnownWithCancelled: 'orders_status_known_v2',
+  ordersRefundedNonnegative: 'orders_refunded_nonnegative',
+  /** 0003: refunds join the ledger's sources (replaces balanceLedgerSourceKnown). */
+  balanceLedgerSourceKnownWithRefund: 'balance_ledger_source_known_v2',
+  productRestocksQuantityRange: 'product_restocks_quantity_range',
+  productRestocksProduct: 'product_restocks_product_fk',
+} as const;
+
+/**
+ * Constraints a later migration replaced: still the names their first migration creates and
+ * the later one drops (a database that ran them has none of these any more).
+ */
+export const RETIRED_CONSTRAINT = {
+  /** 0001; replaced in 0003 by ordersStatusKnownWithCancelled. */
+  ordersStatusKnown: 'orders_status_known',
+  /** 0001; replaced in 0003 by balanceLedgerSourceKnownWithRefund. */
+  balanceLedgerSourceKnown: 'balance_ledger_source_known',
 } as const;
 
 export const TRIGGER = {

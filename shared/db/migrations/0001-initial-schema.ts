@@ -1,5 +1,5 @@
 import type { Migration } from '../migrator';
-import { CONSTRAINT, INDEX, TRIGGER } from '../schema-names';
+import { CONSTRAINT, INDEX, RETIRED_CONSTRAINT, TRIGGER } from '../schema-names';
 
 /**
  * The whole product's schema. Table and column names in the contract (products, orders,
@@ -87,7 +87,7 @@ const up: Migration = async ({ context: sequelize }) => {
       KEY ${INDEX.ordersUserCreated} (user_id, created_at, id),
       KEY ${INDEX.ordersStatusPaid} (status, paid_at),
       CONSTRAINT ${CONSTRAINT.ordersTotalNonnegative} CHECK (total_amount IS NULL OR total_amount >= 0),
-      CONSTRAINT ${CONSTRAINT.ordersStatusKnown}
+      CONSTRAINT ${RETIRED_CONSTRAINT.ordersStatusKnown}
         CHECK (status IN ('PENDING', 'PROCESSING', 'PAID', 'FAILED', 'ON_HOLD'))
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`);
 
@@ -115,7 +115,7 @@ const up: Migration = async ({ context: sequelize }) => {
       PRIMARY KEY (id),
       UNIQUE KEY ${INDEX.balanceLedgerSource} (source_type, source_id),
       KEY ${INDEX.balanceLedgerUser} (user_id, id),
-      CONSTRAINT ${CONSTRAINT.balanceLedgerSourceKnown} CHECK (source_type IN ('charge', 'order')),
+      CONSTRAINT ${RETIRED_CONSTRAINT.balanceLedgerSourceKnown} CHECK (source_type IN ('charge', 'order')),
       CONSTRAINT ${CONSTRAINT.balanceLedgerAfterNonnegative} CHECK (balance_after >= 0)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`);
 
