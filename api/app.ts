@@ -30,6 +30,8 @@ import { securityHeaders } from './http/security-headers';
 import { buildOpenApiDocument } from './openapi';
 import { orderAccepts, ordersRoutes } from './orders/routes';
 import type { OrdersService } from './orders/use-cases';
+import type { CancellationsService } from './orders/cancellations';
+import { cancelEndpoint } from './orders/cancel-endpoint';
 
 export interface AppDeps {
   config: Config;
@@ -40,6 +42,7 @@ export interface AppDeps {
   users: UsersRepository;
   charges: ChargesService;
   orders: OrdersService;
+  cancellations: CancellationsService;
   metrics: Metrics;
   /** The breaker around database reads (its state is reported by metrics). */
   breaker: DbBreaker;
@@ -165,7 +168,12 @@ export function createApp(
   const requireUser = parts.auth.requireUser;
   app.use(balanceRoutes(deps.users, requireUser));
   app.use(chargesRoutes(deps.charges, requireUser, parts.endpoints.charge));
-  app.use(ordersRoutes(deps.orders, requireUser, parts.endpoints.placeOrder));
+  const cancel = cancelEndpoint(deps.cancellations, {
+    auth: parts.auth,
+    admission: deps.admission,
+    metrics: deps.metrics,
+  });
+  app.use(ordersRoutes(deps.orders, requireUser, parts.endpoints.placeOrder, cancel));
 
   // Writes to any other path: a body must still be JSON (415, 413, 400) before the 404.
   app.use(jsonBody());

@@ -9,8 +9,10 @@ import {
   uuidId,
   type SchemaComponents,
 } from './http/openapi-helpers';
+import { cancelOrderBody } from './orders/cancel-endpoint';
 import {
   orderAcceptedResponse,
+  orderCancelAcceptedResponse,
   orderListResponse,
   orderResponse,
   placeOrderBody,
@@ -168,6 +170,51 @@ export function chargeAndOrderPaths(schemas: SchemaComponents): Record<string, u
         orderResponse,
         'ORDER_NOT_FOUND: the caller has no order with this id.',
       ),
+    },
+    '/api/orders/{orderId}/cancel': {
+      post: {
+        operationId: 'cancelOrder',
+        tags: ['orders'],
+        summary: 'Cancel an order',
+        description:
+          'Accepted like every write (Idempotency-Key, 202, poll the order). A worker applies ' +
+          'it: a PAID order becomes CANCELLED with every item back in stock and its total ' +
+          'refunded to the balance (refundedAmount = totalAmount), in one transaction, exactly ' +
+          'once; an order not yet applied becomes CANCELLED and is never applied ' +
+          '(refundedAmount = 0); an order that had FAILED stays FAILED. An order already ' +
+          'CANCELLED answers 202 again. No body, or {}.',
+        security: bearer,
+        parameters: [parameter('IdempotencyKey'), uuidId('orderId', 'The order to cancel.')],
+        requestBody: {
+          required: false,
+          content: { 'application/json': { schema: schemas.ref(cancelOrderBody, 'input') } },
+        },
+        responses: {
+          202: json(
+            'Accepted; a worker applies it. Poll statusUrl (also in Location), the order, ' +
+              'until it is CANCELLED. A replay answers this again, with Idempotent-Replayed: true.',
+            schemas.ref(orderCancelAcceptedResponse),
+            'Location',
+            'IdempotentReplayed',
+          ),
+          400: problem(
+            'VALIDATION_FAILED (a body other than {}), INVALID_JSON, or ' +
+              'IDEMPOTENCY_KEY_REQUIRED.',
+          ),
+          401: response('Unauthenticated'),
+          404: problem('ORDER_NOT_FOUND: the caller has no order with this id.'),
+          409: problem(
+            'ORDER_NOT_CANCELLABLE: the order FAILED, or was PAID more than ' +
+              'ORDER_CANCEL_WINDOW_H hours ago.',
+          ),
+          413: response('PayloadTooLarge'),
+          415: response('UnsupportedMediaType'),
+          422: response('IdempotencyKeyReused'),
+          429: response('RateLimited'),
+          500: response('Internal'),
+          503: response('AcceptRefused'),
+        },
+      },
     },
   };
 }

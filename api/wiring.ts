@@ -15,6 +15,7 @@ import {
   observeQueues,
 } from '../shared/metrics';
 import type { RequestQueues } from '../shared/queues';
+import { CANCELLATIONS_QUEUE } from '../shared/queues/cancellations';
 import { CHARGES_QUEUE } from '../shared/queues/charges';
 import { ORDERS_QUEUE } from '../shared/queues/orders';
 import { createAdmission } from '../shared/resilience/admission';
@@ -25,6 +26,7 @@ import { bullBoardRouter } from './admin/bull-board';
 import { createCatalog } from './catalog/use-cases';
 import { createChargesService } from './charges/use-cases';
 import { createOrdersService } from './orders/use-cases';
+import { createCancellationsService } from './orders/cancellations';
 
 export interface ApiClients {
   config: Config;
@@ -42,7 +44,7 @@ export interface ApiClients {
  * been enqueueing (a job carries one accept, or a batch of accepts that arrived together).
  */
 async function backlog(
-  queue: RequestQueues['orders'] | RequestQueues['charges'],
+  queue: RequestQueues['orders'] | RequestQueues['charges'] | RequestQueues['cancellations'],
   requestsPerJob: number,
 ): Promise<number> {
   // Summed over the partitions: the workers drain them all.
@@ -66,9 +68,12 @@ async function backlog(
 export function buildAppDeps(clients: ApiClients): AppDeps {
   const { config, logger, sequelize, redis, queues } = clients;
   const records = createRequestRecords(redis, config.redis);
-  const replicaAck = {
-    replicas: config.redis.minReplicasAck,
-    timeoutMs: config.redis.replicaAckTimeoutMs,
+  const limits = {
+    replicaAck: {
+      replicas: config.redis.minReplicasAck,
+      timeoutMs: config.redis.replicaAckTimeoutMs,
+    },
+    rate: { perWindow: config.rateLimitPerMinute, windowMs: 60_000 },
   };
   const breaker = createDbBreaker(
     'api-db',
@@ -76,7 +81,9 @@ export function buildAppDeps(clients: ApiClients): AppDeps {
     logger,
   );
   const metrics = createMetrics('api');
-  for (const queue of [ORDERS_QUEUE, CHARGES_QUEUE]) metrics.backlogRequests.set({ queue }, 0);
+  for (const queue of [ORDERS_QUEUE, CHARGES_QUEUE, CANCELLATIONS_QUEUE]) {
+    metrics.backlogRequests.set({ queue }, 0);
+  }
   observeBreaker(metrics, 'api-db', breaker);
   observePool(metrics, sequelize, config.database.poolMax);
   observeQueues(metrics, queues.observed());
@@ -91,14 +98,23 @@ export function buildAppDeps(clients: ApiClients): AppDeps {
   const charges = createChargesService({
     records,
     queue: queues.charges,
-    replicaAck,
+    limits,
     charges: guarded(createChargesRepository(sequelize), breaker),
   });
+  const ordersRepository = guarded(createOrdersRepository(sequelize), breaker);
   const orders = createOrdersService({
     records,
     queue: queues.orders,
-    replicaAck,
-    orders: guarded(createOrdersRepository(sequelize), breaker),
+    limits,
+    orders: ordersRepository,
+  });
+  const cancellations = createCancellationsService({
+    records,
+    queue: queues.cancellations,
+    orderJobs: queues.orders,
+    orders: ordersRepository,
+    limits,
+    windowH: config.orderCancelWindowH,
   });
   return {
     config,
@@ -116,6 +132,7 @@ export function buildAppDeps(clients: ApiClients): AppDeps {
     users: guarded(createUsersRepository(sequelize), breaker),
     charges,
     orders,
+    cancellations,
     breaker,
     bullBoard: bullBoardRouter(queues.observed(), config.admin.readOnly),
     admission: createAdmission({
@@ -126,6 +143,10 @@ export function buildAppDeps(clients: ApiClients): AppDeps {
         const counts = {
           [ORDERS_QUEUE]: await backlog(queues.orders, orders.requestsPerJob()),
           [CHARGES_QUEUE]: await backlog(queues.charges, charges.requestsPerJob()),
+          [CANCELLATIONS_QUEUE]: await backlog(
+            queues.cancellations,
+            cancellations.requestsPerJob(),
+          ),
         };
         for (const [queue, requests] of Object.entries(counts)) {
           metrics.backlogRequests.set({ queue }, requests);

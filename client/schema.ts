@@ -168,6 +168,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/orders/{orderId}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel an order
+         * @description Accepted like every write (Idempotency-Key, 202, poll the order). A worker applies it: a PAID order becomes CANCELLED with every item back in stock and its total refunded to the balance (refundedAmount = totalAmount), in one transaction, exactly once; an order not yet applied becomes CANCELLED and is never applied (refundedAmount = 0); an order that had FAILED stays FAILED. An order already CANCELLED answers 202 again. No body, or {}.
+         */
+        post: operations["cancelOrder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -280,6 +300,8 @@ export interface components {
             /** @description When the balance last changed; null for a user never charged. */
             updatedAt: string | null;
         };
+        /** @description No body, or an empty object. */
+        CancelOrder: Record<string, never>;
         /** @description A charge of the prepaid balance. */
         Charge: {
             /** @description KRW to add to the balance. */
@@ -321,7 +343,7 @@ export interface components {
             orderId: string;
             userId: number;
             /** @enum {string} */
-            status: "PENDING" | "PROCESSING" | "PAID" | "FAILED" | "ON_HOLD";
+            status: "PENDING" | "PROCESSING" | "PAID" | "FAILED" | "ON_HOLD" | "CANCELLED";
             items: {
                 productId: number;
                 quantity: number;
@@ -336,8 +358,12 @@ export interface components {
             failureCode: ("INSUFFICIENT_STOCK" | "INSUFFICIENT_BALANCE" | "PRODUCT_NOT_FOUND") | null;
             /** Format: date-time */
             createdAt: string;
-            /** @description When it was PAID; null otherwise. */
+            /** @description When it was PAID (kept after a cancellation); null otherwise. */
             paidAt: string | null;
+            /** @description When a cancellation made it CANCELLED; null otherwise. */
+            cancelledAt: string | null;
+            /** @description KRW refunded by its cancellation: totalAmount for an order cancelled after it was PAID, 0 for one cancelled before it was applied; null unless CANCELLED. */
+            refundedAmount: number | null;
             /** Format: date-time */
             updatedAt: string;
         };
@@ -348,6 +374,18 @@ export interface components {
             /** @constant */
             status: "PENDING";
             /** @description Where to poll it (a path on this server). */
+            statusUrl: string;
+        };
+        /** @description An accepted cancellation of an order. */
+        OrderCancelAccepted: {
+            /** Format: uuid */
+            orderId: string;
+            /**
+             * @description The order's status when the cancellation was accepted (a replay answers the same); poll statusUrl until it is CANCELLED (or FAILED, for an order that had failed).
+             * @enum {string}
+             */
+            status: "PENDING" | "PROCESSING" | "PAID" | "FAILED" | "ON_HOLD" | "CANCELLED";
+            /** @description The order, to poll (a path on this server). */
             statusUrl: string;
         };
         /** @description A page of the caller's orders, newest first. */
@@ -950,6 +988,76 @@ export interface operations {
             };
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    cancelOrder: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1..255 visible ASCII characters, scoped per user and endpoint and remembered at least 24 h. The same key with the same body (as JSON, key order ignored) answers the first response again with Idempotent-Replayed: true and does nothing twice; with a different body it is 422 IDEMPOTENCY_KEY_REUSED. Missing or invalid: 400 IDEMPOTENCY_KEY_REQUIRED. */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The order to cancel. */
+                orderId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CancelOrder"];
+            };
+        };
+        responses: {
+            /** @description Accepted; a worker applies it. Poll statusUrl (also in Location), the order, until it is CANCELLED. A replay answers this again, with Idempotent-Replayed: true. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderCancelAccepted"];
+                };
+            };
+            /** @description VALIDATION_FAILED (a body other than {}), INVALID_JSON, or IDEMPOTENCY_KEY_REQUIRED. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description ORDER_NOT_FOUND: the caller has no order with this id. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ORDER_NOT_CANCELLABLE: the order FAILED, or was PAID more than ORDER_CANCEL_WINDOW_H hours ago. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["AcceptRefused"];
         };
     };
     getHealth: {

@@ -147,6 +147,14 @@ const envSchema = z
     STUCK_AFTER_S: int(1, 86_400).default(300),
     /** How long a graceful shutdown may take before in-flight work is abandoned. */
     SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+    /**
+     * POST requests (charges, orders, cancellations) each user may send per rolling minute,
+     * counted across every API process; past it, 429 RATE_LIMITED. 0: no limit. Replays do not
+     * count.
+     */
+    RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(0),
+    /** A PAID order may be cancelled for this many hours after it was paid; then 409. */
+    ORDER_CANCEL_WINDOW_H: int(0, 100_000).default(24),
   })
   .superRefine((env, ctx) => {
     if (env.DB_BREAKER_TIMEOUT_MS <= 2 * env.DB_LOCK_WAIT_TIMEOUT_S * 1_000) {
@@ -246,6 +254,8 @@ export interface Config {
   readonly catalog: { readonly staleIfErrorS: number };
   readonly reconcile: { readonly intervalS: number; readonly stuckAfterS: number };
   readonly shutdownTimeoutMs: number;
+  readonly rateLimitPerMinute: number;
+  readonly orderCancelWindowH: number;
 }
 
 /** Raised when the environment does not describe a valid configuration. */
@@ -341,6 +351,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     catalog: { staleIfErrorS: e.CATALOG_STALE_IF_ERROR_S },
     reconcile: { intervalS: e.RECONCILE_INTERVAL_S, stuckAfterS: e.STUCK_AFTER_S },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    orderCancelWindowH: e.ORDER_CANCEL_WINDOW_H,
   };
   return deepFreeze(config);
 }

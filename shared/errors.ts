@@ -14,6 +14,7 @@ export const errorCatalog = {
   CHARGE_NOT_FOUND: { status: 404, title: 'Charge not found' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Request body must be application/json' },
+  ORDER_NOT_CANCELLABLE: { status: 409, title: 'The order can no longer be cancelled' },
   IDEMPOTENCY_KEY_REUSED: {
     status: 422,
     title: 'Idempotency-Key was already used with a different request body',

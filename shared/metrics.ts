@@ -30,6 +30,23 @@ export function createMetrics(service: 'api' | 'workers') {
       labelNames: ['queue', 'reason'] as const,
       registers,
     }),
+    cancellations: new Counter({
+      name: 'shop_order_cancellations_total',
+      help: 'Cancellations a worker applied, by what they found: refunded (a PAID order), never_applied (marked before the order was applied), already_cancelled, order_failed',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    refundedAmount: new Counter({
+      name: 'shop_order_refunded_amount_total',
+      help: 'Money refunded to balances by cancellations of PAID orders',
+      registers,
+    }),
+    rateLimitRefusals: new Counter({
+      name: 'shop_rate_limit_refusals_total',
+      help: 'Accepts refused with 429 RATE_LIMITED (RATE_LIMIT_PER_MINUTE), by queue',
+      labelNames: ['queue'] as const,
+      registers,
+    }),
     backlogRequests: new Gauge({
       name: 'shop_queue_backlog_requests',
       help:
@@ -114,16 +131,28 @@ export function createMetrics(service: 'api' | 'workers') {
   };
   // Counters start at zero for every queue they describe, so alert rules and dashboards see
   // the series (and rate() works) before the first event.
-  for (const queue of ['charges', 'orders']) {
+  for (const queue of ['charges', 'orders', 'cancellations']) {
     metrics.jobsOnHold.inc({ queue }, 0);
     metrics.jobsDeferred.inc({ queue }, 0);
     for (const reason of ['backlog', 'lag']) metrics.admissionRejections.inc({ queue, reason }, 0);
+    metrics.rateLimitRefusals.inc({ queue }, 0);
   }
   for (const cause of ['duplicate', 'error']) metrics.orderBatchFallbacks.inc({ cause }, 0);
+  for (const result of CANCELLATION_RESULTS) metrics.cancellations.inc({ result }, 0);
   return metrics;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** What an applied cancellation found: the `result` label of shop_order_cancellations_total. */
+export const CANCELLATION_RESULTS = [
+  'refunded',
+  'never_applied',
+  'already_cancelled',
+  'order_failed',
+] as const;
+
+export type CancellationResult = (typeof CANCELLATION_RESULTS)[number];
 
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
 

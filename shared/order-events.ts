@@ -8,6 +8,7 @@ import { z } from 'zod';
  */
 
 export const ORDER_PAID = 'order.paid';
+export const ORDER_CANCELLED = 'order.cancelled';
 
 export const EVENT_ID_HEADER = 'X-Event-Id';
 export const SIGNATURE_HEADER = 'X-Signature';
@@ -30,19 +31,73 @@ export const orderPaidPayloadSchema = z.object({
 
 export type OrderPaidPayload = z.infer<typeof orderPaidPayloadSchema>;
 
-export interface OrderPaidEvent {
-  eventId: string;
-  type: typeof ORDER_PAID;
-  occurredAt: string;
-  order: OrderPaidPayload;
+/** The `order` part of an order.cancelled event: the paid order and its refund. */
+export const orderCancelledPayloadSchema = orderPaidPayloadSchema.extend({
+  refundedAmount: z.number().int(),
+  cancelledAt: z.string(),
+});
+
+export type OrderCancelledPayload = z.infer<typeof orderCancelledPayloadSchema>;
+
+export type OrderEvent =
+  | { eventId: string; type: typeof ORDER_PAID; occurredAt: string; order: OrderPaidPayload }
+  | {
+      eventId: string;
+      type: typeof ORDER_CANCELLED;
+      occurredAt: string;
+      order: OrderCancelledPayload;
+    };
+
+/** A stored event's type and payload as a typed event, or why it cannot be one. */
+export function parseStoredEvent(
+  eventId: string,
+  type: string,
+  occurredAt: string,
+  payload: unknown,
+): OrderEvent | { invalid: string } {
+  if (type === ORDER_PAID) {
+    const order = orderPaidPayloadSchema.safeParse(payload);
+    return order.success
+      ? { eventId, type, occurredAt, order: order.data }
+      : { invalid: 'invalid payload' };
+  }
+  if (type === ORDER_CANCELLED) {
+    const order = orderCancelledPayloadSchema.safeParse(payload);
+    return order.success
+      ? { eventId, type, occurredAt, order: order.data }
+      : { invalid: 'invalid payload' };
+  }
+  return { invalid: `unknown type ${type}` };
 }
 
 /**
  * The request body, keys in the contract's order. The payload is rebuilt field by field rather
  * than passed through: MySQL's JSON type reorders keys, and unknown keys must not leak out.
  */
-export function serializeEvent(event: OrderPaidEvent): string {
+export function serializeEvent(event: OrderEvent): string {
   const { order } = event;
+  const items = order.items.map((item) => ({
+    productId: item.productId,
+    quantity: item.quantity,
+    unitPrice: item.unitPrice,
+    subtotal: item.subtotal,
+  }));
+  if (event.type === ORDER_CANCELLED) {
+    return JSON.stringify({
+      eventId: event.eventId,
+      type: event.type,
+      occurredAt: event.occurredAt,
+      order: {
+        orderId: order.orderId,
+        userId: order.userId,
+        items,
+        totalAmount: order.totalAmount,
+        refundedAmount: event.order.refundedAmount,
+        paidAt: order.paidAt,
+        cancelledAt: event.order.cancelledAt,
+      },
+    });
+  }
   return JSON.stringify({
     eventId: event.eventId,
     type: event.type,
@@ -50,12 +105,7 @@ export function serializeEvent(event: OrderPaidEvent): string {
     order: {
       orderId: order.orderId,
       userId: order.userId,
-      items: order.items.map((item) => ({
-        productId: item.productId,
-        quantity: item.quantity,
-        unitPrice: item.unitPrice,
-        subtotal: item.subtotal,
-      })),
+      items,
       totalAmount: order.totalAmount,
       paidAt: order.paidAt,
     },

@@ -5,7 +5,7 @@ import type { RequestKind, RequestRecords } from './requests/records';
 import { findStuck, type StuckOptions, type StuckReport } from './requests/stuck';
 
 /** The kinds of accepted requests, in report order: the `kind` label of shop_requests_stuck. */
-export const TRACKED_KINDS: readonly RequestKind[] = Object.freeze(['order', 'charge']);
+export const TRACKED_KINDS: readonly RequestKind[] = Object.freeze(['order', 'charge', 'cancel']);
 
 /** One complete reconcile: the database's invariants and the accepted requests left behind. */
 export interface ReconcileReport {
@@ -43,6 +43,7 @@ export async function reconcileAll(
   const stuck = {
     order: await findStuck(stuckDeps, 'order', { ...options, now }),
     charge: await findStuck(stuckDeps, 'charge', { ...options, now }),
+    cancel: await findStuck(stuckDeps, 'cancel', { ...options, now }),
   };
   return { startedAt, completedAt: Date.now(), checks, stuck };
 }

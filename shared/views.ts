@@ -1,3 +1,4 @@
+import type { CancellationJob } from './queues/cancellations';
 import type { ChargeJob } from './queues/charges';
 import type { OrderJob } from './queues/orders';
 
@@ -16,6 +17,10 @@ export interface OrderView {
   failureCode: string | null;
   createdAt: string;
   paidAt: string | null;
+  /** When a cancellation made it CANCELLED; null otherwise. */
+  cancelledAt: string | null;
+  /** What the cancellation refunded: the total for a PAID order, 0 for one never applied. */
+  refundedAmount: number | null;
   updatedAt: string;
 }
 
@@ -30,11 +35,19 @@ export interface ChargeView {
   completedAt: string | null;
 }
 
-export type OrderStatus = 'PENDING' | 'PROCESSING' | 'PAID' | 'FAILED' | 'ON_HOLD';
+export type OrderStatus = 'PENDING' | 'PROCESSING' | 'PAID' | 'FAILED' | 'ON_HOLD' | 'CANCELLED';
 export type ChargeStatus = 'PENDING' | 'PROCESSING' | 'COMPLETED' | 'FAILED' | 'ON_HOLD';
 
-/** Final states never change. ON_HOLD is not final: an operator replays it. */
-export const FINAL_STATUSES: ReadonlySet<string> = new Set(['PAID', 'FAILED', 'COMPLETED']);
+/**
+ * Final states: a request in one is done. FAILED, COMPLETED and CANCELLED never change; PAID
+ * changes only to CANCELLED, through a cancellation. ON_HOLD is not final: an operator replays it.
+ */
+export const FINAL_STATUSES: ReadonlySet<string> = new Set([
+  'PAID',
+  'FAILED',
+  'COMPLETED',
+  'CANCELLED',
+]);
 
 export function isFinal(status: string): boolean {
   return FINAL_STATUSES.has(status);
@@ -55,6 +68,8 @@ export function unappliedOrderView(
     failureCode: null,
     createdAt: job.acceptedAt,
     paidAt: null,
+    cancelledAt: null,
+    refundedAmount: null,
     updatedAt: now.toISOString(),
   };
 }
@@ -71,5 +86,36 @@ export function unappliedChargeView(job: ChargeJob, status: UnappliedStatus): Ch
     balanceAfter: null,
     createdAt: job.acceptedAt,
     completedAt: null,
+  };
+}
+
+/**
+ * A cancellation request as its records hold it (never shown to clients: they poll the order).
+ * COMPLETED once applied, whatever it found: `outcome` is what became of the order.
+ */
+export interface CancellationView {
+  cancellationId: string;
+  orderId: string;
+  userId: number;
+  status: 'PENDING' | 'PROCESSING' | 'COMPLETED' | 'ON_HOLD';
+  /** CANCELLED, or FAILED when the order had already failed; null until applied. */
+  outcome: 'CANCELLED' | 'FAILED' | null;
+  createdAt: string;
+  /** The order as the applied cancellation left it (published to the order's record too). */
+  order: OrderView | null;
+}
+
+export function unappliedCancellationView(
+  job: CancellationJob,
+  status: UnappliedStatus,
+): CancellationView {
+  return {
+    cancellationId: job.cancellationId,
+    orderId: job.orderId,
+    userId: job.userId,
+    status,
+    outcome: null,
+    createdAt: job.acceptedAt,
+    order: null,
   };
 }

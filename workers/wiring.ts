@@ -3,6 +3,7 @@ import type { Sequelize } from 'sequelize';
 import type { Config } from '../shared/config';
 import { createCatalogSource } from '../shared/db/catalog-source';
 import { createBalancesRepository } from '../shared/db/repositories/balances';
+import { createCancellationsRepository } from '../shared/db/repositories/cancellations';
 import { createChargesRepository } from '../shared/db/repositories/charges';
 import { createEventsRepository } from '../shared/db/repositories/events';
 import { createOrdersRepository } from '../shared/db/repositories/orders';
@@ -23,6 +24,7 @@ import {
 import { TRACKED_KINDS } from '../shared/reconcile';
 import { requestsParser, type JobPayload } from '../shared/queues/batch';
 import { observedPartitions, partitionedQueue, type PartitionedQueue } from '../shared/queues';
+import { CANCELLATIONS_QUEUE } from '../shared/queues/cancellations';
 import { CHARGES_QUEUE } from '../shared/queues/charges';
 import { ORDERS_QUEUE } from '../shared/queues/orders';
 import {
@@ -32,6 +34,7 @@ import {
   type DbBreaker,
 } from '../shared/resilience/breaker';
 import type { RequestRecords } from '../shared/requests/records';
+import { cancellationJobs } from './cancellations/cancellation-jobs';
 import { chargeJobs } from './charges/charge-jobs';
 import { startEventDelivery, type EventDeliveryOptions } from './events/start';
 import { putOnHold, stalledTooOften } from './jobs/on-hold';
@@ -150,7 +153,8 @@ export interface WorkerOptions {
 }
 
 /**
- * The charge, order and event workers of one worker process, behind one database breaker.
+ * The charge, order, cancellation and event workers of one worker process, behind one
+ * database breaker.
  */
 export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}): RunningWorkers {
   const { sequelize, config, logger } = clients;
@@ -164,6 +168,12 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
   observePool(metrics, sequelize, config.database.poolMax);
   const events = startEventDelivery({ ...clients, breaker, metrics }, options.events);
   const balances = createBalancesRepository(sequelize);
+  const orders = createOrdersRepository(sequelize);
+  const stock = createStockRepository(sequelize);
+  const eventsRepository = createEventsRepository(sequelize);
+  const eventRecorded = (eventId: string) => {
+    events.relay.recorded(eventId);
+  };
   const started = [
     startPartitionedWorkers(
       CHARGES_QUEUE,
@@ -178,12 +188,10 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
         {
           sequelize,
           balances,
-          orders: createOrdersRepository(sequelize),
-          stock: createStockRepository(sequelize),
-          events: createEventsRepository(sequelize),
-          eventRecorded: (eventId) => {
-            events.relay.recorded(eventId);
-          },
+          orders,
+          stock,
+          events: eventsRepository,
+          eventRecorded,
         },
         {
           maxBatch: clients.config.worker.ordersInFlight,
@@ -206,6 +214,25 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
       clients,
       // More orders in hand make bigger batches: one commit for many orders.
       clients.config.worker.ordersInFlight,
+    ),
+    startPartitionedWorkers(
+      CANCELLATIONS_QUEUE,
+      cancellationJobs({
+        sequelize,
+        balances,
+        orders,
+        stock,
+        cancellations: createCancellationsRepository(sequelize),
+        events: eventsRepository,
+        eventRecorded,
+        applied: (result, refunded) => {
+          metrics.cancellations.inc({ result });
+          if (refunded > 0) metrics.refundedAmount.inc(refunded);
+        },
+      }),
+      breaker,
+      metrics,
+      clients,
     ),
   ];
 
@@ -267,7 +294,11 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
         report && {
           completedAt: report.completedAt,
           drift: report.drift,
-          stuck: { order: report.stuck.order.count, charge: report.stuck.charge.count },
+          stuck: {
+            order: report.stuck.order.count,
+            charge: report.stuck.charge.count,
+            cancel: report.stuck.cancel.count,
+          },
         }
       );
     },

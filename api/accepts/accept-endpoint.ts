@@ -1,13 +1,14 @@
 import type { z } from 'zod';
 import type { Metrics } from '../../shared/metrics';
 import type { Admission } from '../../shared/resilience/admission';
-import { refused } from '../http/admission';
+import { rateLimited, refused } from '../http/admission';
+import type { Refusal } from '../../shared/resilience/admission';
 import type { UserAuth } from '../http/auth';
 import { exactly, type Endpoint } from '../http/endpoint';
 import { readJsonBody } from '../http/json-body';
 import { writeAccepted } from '../http/respond';
 import { parse } from '../http/validate';
-import { requireIdempotencyKey, type Accepted } from './accept-path';
+import { requireIdempotencyKey, type AcceptOutcome, type Accepted } from './accept-path';
 
 /** What one accept endpoint (`POST /api/orders`, `POST /api/charges`) is made of. */
 export interface AcceptRoute<B> {
@@ -17,14 +18,14 @@ export interface AcceptRoute<B> {
   schema: z.ZodType<B>;
   /** Whether the user's key was used before: a request with it is a replay (or a reuse). */
   isKeyUsed(userId: number, key: string): Promise<boolean>;
-  /** Answers null when `refuseNew` and the request is not a replay (nothing was accepted). */
+  /** Refused (nothing written) by admission when `refuseNew`, or by the user's rate limit. */
   accept(
     userId: number,
     key: string,
     body: B,
     requestId: string,
     refuseNew: boolean,
-  ): Promise<Accepted | null>;
+  ): Promise<AcceptOutcome>;
 }
 
 export interface AcceptEndpointDeps {
@@ -51,12 +52,22 @@ export function acceptEndpoint<B>(route: AcceptRoute<B>, deps: AcceptEndpointDep
       const body = parse(route.schema, json, 'body');
       // The accept's own script tells a replay (answered) from new work (refused).
       const refusal = deps.admission.check(route.queue);
-      const accepted = await route.accept(userId, key, body, request.id, refusal !== null);
-      if (accepted === null) {
-        if (refusal === null) throw new Error('a request was refused while admission allowed it');
-        throw refused(refusal, route.queue, deps.metrics);
-      }
+      const outcome = await route.accept(userId, key, body, request.id, refusal !== null);
+      const accepted = acceptedOrThrow(outcome, refusal, route.queue, deps.metrics);
       writeAccepted(req, res, route.idField, accepted, `${route.path}/${accepted.id}`);
     },
   };
+}
+
+/** The accepted request, or the 503 OVERLOADED / 429 RATE_LIMITED of a refused one, counted. */
+export function acceptedOrThrow(
+  outcome: AcceptOutcome,
+  refusal: Refusal | null,
+  queue: string,
+  metrics: Metrics,
+): Accepted {
+  if ('accepted' in outcome) return outcome.accepted;
+  if (outcome.refused === 'rate') throw rateLimited(outcome.retryAfterSeconds, queue, metrics);
+  if (refusal === null) throw new Error('a request was refused while admission allowed it');
+  throw refused(refusal, queue, metrics);
 }

@@ -7,6 +7,7 @@ import {
   type Reservation,
   type ReserveRequest,
   type RequestKind,
+  type RateLimit,
   type RequestRecords,
 } from '../../shared/requests/records';
 
@@ -46,6 +47,13 @@ export interface ReplicaAck {
   timeoutMs: number;
 }
 
+/** What an accept waits for, and what it is counted against. */
+export interface AcceptLimits {
+  replicaAck?: ReplicaAck;
+  /** `RATE_LIMIT_PER_MINUTE`, counted in the accept's own script (no extra round trip). */
+  rate?: RateLimit;
+}
+
 export interface AcceptRequest<J> {
   userId: number;
   idempotencyKey: string;
@@ -56,15 +64,28 @@ export interface AcceptRequest<J> {
   pendingView(job: J): object;
   /**
    * Admission control refuses new work: a replay is still answered, a new request is not
-   * accepted (nothing is written) and {@link AcceptPath.accept} answers `null`.
+   * accepted (nothing is written) and {@link AcceptPath.accept} answers it refused.
    */
   refuseNew: boolean;
+  /** Kept with the key and given back to replays: what the first answer said beyond its id. */
+  answer?: string;
 }
 
 export interface Accepted {
   id: string;
   replayed: boolean;
+  /** What the first answer said beyond its id (`AcceptRequest.answer`), '' if nothing. */
+  answer: string;
 }
+
+/**
+ * An accept's outcome: accepted (or replayed), or refused with nothing written — by admission
+ * control, or by the user's rate limit (with how long until a request would be allowed).
+ */
+export type AcceptOutcome =
+  | { accepted: Accepted }
+  | { refused: 'admission' }
+  | { refused: 'rate'; retryAfterSeconds: number };
 
 interface Waiting<J> {
   request: ReserveRequest;
@@ -89,8 +110,9 @@ export function createAcceptPath<J>(
   kind: RequestKind,
   records: RequestRecords,
   queue: JobSink<J>,
-  ack: ReplicaAck = { replicas: 0, timeoutMs: 0 },
+  limits: AcceptLimits = {},
 ) {
+  const ack = limits.replicaAck ?? { replicas: 0, timeoutMs: 0 };
   let waiting: Waiting<J>[] = [];
   // Sizes of the last jobs enqueued: admission control turns a queue's job count into an
   // estimate of its requests with their mean.
@@ -108,7 +130,10 @@ export function createAcceptPath<J>(
     const userId = (batch[0] as Waiting<J>).request.userId;
     let reservations: Reservation[];
     try {
-      reservations = await records.reserveMany(batch.map((w) => w.request));
+      reservations = await records.reserveMany(
+        batch.map((w) => w.request),
+        limits.rate,
+      );
     } catch (error) {
       for (const w of batch) w.reject(error);
       return;
@@ -183,7 +208,7 @@ export function createAcceptPath<J>(
    * id that exists is a no-op, and applying is exactly-once in the database, so a request that
    * is in a batch job too is still applied once.
    */
-  async function accept(request: AcceptRequest<J>): Promise<Accepted | null> {
+  async function accept(request: AcceptRequest<J>): Promise<AcceptOutcome> {
     const { userId, idempotencyKey } = request;
     const fp = fingerprint(request.body);
     const id = uuidv7();
@@ -199,11 +224,19 @@ export function createAcceptPath<J>(
         acceptedAt,
         pendingView: request.pendingView(job),
         refuse: request.refuseNew,
+        ...(request.answer === undefined ? {} : { answer: request.answer }),
       },
       job,
     );
-    if (reservation.reserved) return { id, replayed: false };
-    if (reservation.refused === true) return null;
+    if (reservation.reserved)
+      return { accepted: { id, replayed: false, answer: request.answer ?? '' } };
+    if (reservation.refused === 'admission') return { refused: 'admission' };
+    if (reservation.refused === 'rate') {
+      return {
+        refused: 'rate',
+        retryAfterSeconds: Math.max(1, Math.ceil(reservation.retryAfterMs / 1_000)),
+      };
+    }
 
     if (reservation.fingerprint !== fp) {
       throw new AppError('IDEMPOTENCY_KEY_REUSED', {
@@ -219,7 +252,7 @@ export function createAcceptPath<J>(
     }
     // The first answer may not have reached a replica yet either (its client got a 503).
     if (ack.replicas > 0) await replicated(userId);
-    return { id: reservation.id, replayed: true };
+    return { accepted: { id: reservation.id, replayed: true, answer: reservation.answer } };
   }
 
   return {

@@ -2,19 +2,19 @@ import type { ChargesRepository } from '../../shared/db/repositories/charges';
 import type { ChargeJob } from '../../shared/queues/charges';
 import type { RequestRecords } from '../../shared/requests/records';
 import { unappliedChargeView } from '../../shared/views';
-import { createAcceptPath, type JobSink, type ReplicaAck } from '../accepts/accept-path';
+import { createAcceptPath, type AcceptLimits, type JobSink } from '../accepts/accept-path';
 import { readStatus, type JobSource } from '../accepts/status';
 
 export interface ChargesDeps {
   records: RequestRecords;
   queue: JobSink<ChargeJob> & JobSource<ChargeJob>;
-  /** Accepts answer only once this many Redis replicas acknowledged them (0: at once). */
-  replicaAck?: ReplicaAck;
+  /** Replica acknowledgements and the per-user rate limit every accept is held to. */
+  limits?: AcceptLimits;
   charges: ChargesRepository;
 }
 
-export function createChargesService({ records, queue, charges, replicaAck }: ChargesDeps) {
-  const accepts = createAcceptPath<ChargeJob>('charge', records, queue, replicaAck);
+export function createChargesService({ records, queue, charges, limits }: ChargesDeps) {
+  const accepts = createAcceptPath<ChargeJob>('charge', records, queue, limits);
   return {
     /** Requests per job this process has enqueued lately (see `createAcceptPath`). */
     requestsPerJob: accepts.requestsPerJob,

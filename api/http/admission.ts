@@ -10,3 +10,12 @@ export function refused(refusal: Refusal, queue: string, metrics: Metrics): AppE
     retryAfterSeconds: refusal.retryAfterSeconds,
   });
 }
+
+/** The 429 RATE_LIMITED (with Retry-After) of a user past RATE_LIMIT_PER_MINUTE, counted. */
+export function rateLimited(retryAfterSeconds: number, queue: string, metrics: Metrics): AppError {
+  metrics.rateLimitRefusals.inc({ queue });
+  return new AppError('RATE_LIMITED', {
+    detail: `Too many requests in the last minute; retry in ${retryAfterSeconds} s`,
+    retryAfterSeconds,
+  });
+}

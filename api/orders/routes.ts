@@ -23,15 +23,20 @@ export function orderAccepts(orders: OrdersService): AcceptRoute<z.output<typeof
   };
 }
 
-/** The order routes; `accept` is `POST /api/orders` (`acceptEndpoint(orderAccepts(...))`). */
+/**
+ * The order routes; `accept` is `POST /api/orders` (`acceptEndpoint(orderAccepts(...))`),
+ * `cancel` is `POST /api/orders/:orderId/cancel` (`cancelEndpoint`).
+ */
 export function ordersRoutes(
   orders: OrdersService,
   requireUser: RequestHandler,
   accept: Endpoint,
+  cancel: Endpoint,
 ): Router {
   const router = Router();
 
   mount(router, accept);
+  mount(router, cancel);
 
   router.get('/api/orders', requireUser, async (req, res) => {
     const query = parse(listOrdersQuery, req.query, 'query');

@@ -63,6 +63,8 @@ export const listOrdersQuery = z.object({
     }),
 });
 
+const ORDER_STATUS = z.enum(['PENDING', 'PROCESSING', 'PAID', 'FAILED', 'ON_HOLD', 'CANCELLED']);
+
 const orderItem = z.object({
   productId: z.number().int(),
   quantity: z.number().int(),
@@ -82,7 +84,7 @@ export const orderResponse = z
   .object({
     orderId: z.uuid(),
     userId: z.number().int(),
-    status: z.enum(['PENDING', 'PROCESSING', 'PAID', 'FAILED', 'ON_HOLD']),
+    status: ORDER_STATUS,
     items: z.array(orderItem),
     totalAmount: z
       .number()
@@ -94,7 +96,23 @@ export const orderResponse = z
       .nullable()
       .meta({ description: 'Why it FAILED; null otherwise.' }),
     createdAt: z.iso.datetime(),
-    paidAt: z.iso.datetime().nullable().meta({ description: 'When it was PAID; null otherwise.' }),
+    paidAt: z.iso
+      .datetime()
+      .nullable()
+      .meta({ description: 'When it was PAID (kept after a cancellation); null otherwise.' }),
+    cancelledAt: z.iso
+      .datetime()
+      .nullable()
+      .meta({ description: 'When a cancellation made it CANCELLED; null otherwise.' }),
+    refundedAmount: z
+      .number()
+      .int()
+      .nullable()
+      .meta({
+        description:
+          'KRW refunded by its cancellation: totalAmount for an order cancelled after it was ' +
+          'PAID, 0 for one cancelled before it was applied; null unless CANCELLED.',
+      }),
     updatedAt: z.iso.datetime(),
   })
   .meta({ id: 'Order', description: 'An order and where it stands.' });
@@ -116,3 +134,15 @@ export const orderAcceptedResponse = z
     statusUrl: z.string().meta({ description: 'Where to poll it (a path on this server).' }),
   })
   .meta({ id: 'OrderAccepted', description: 'An accepted order.' });
+
+export const orderCancelAcceptedResponse = z
+  .object({
+    orderId: z.uuid(),
+    status: ORDER_STATUS.meta({
+      description:
+        "The order's status when the cancellation was accepted (a replay answers the same); " +
+        'poll statusUrl until it is CANCELLED (or FAILED, for an order that had failed).',
+    }),
+    statusUrl: z.string().meta({ description: 'The order, to poll (a path on this server).' }),
+  })
+  .meta({ id: 'OrderCancelAccepted', description: 'An accepted cancellation of an order.' });

@@ -2,20 +2,20 @@ import type { OrderCursor, OrdersRepository } from '../../shared/db/repositories
 import type { OrderJob } from '../../shared/queues/orders';
 import type { RequestRecords } from '../../shared/requests/records';
 import { isFinal, unappliedOrderView, type OrderView } from '../../shared/views';
-import { createAcceptPath, type JobSink, type ReplicaAck } from '../accepts/accept-path';
+import { createAcceptPath, type AcceptLimits, type JobSink } from '../accepts/accept-path';
 import { readStatus, type JobSource } from '../accepts/status';
 import { encodeOrderCursor } from './schemas';
 
 export interface OrdersDeps {
   records: RequestRecords;
   queue: JobSink<OrderJob> & JobSource<OrderJob>;
-  /** Accepts answer only once this many Redis replicas acknowledged them (0: at once). */
-  replicaAck?: ReplicaAck;
+  /** Replica acknowledgements and the per-user rate limit every accept is held to. */
+  limits?: AcceptLimits;
   orders: OrdersRepository;
 }
 
-export function createOrdersService({ records, queue, orders, replicaAck }: OrdersDeps) {
-  const accepts = createAcceptPath<OrderJob>('order', records, queue, replicaAck);
+export function createOrdersService({ records, queue, orders, limits }: OrdersDeps) {
+  const accepts = createAcceptPath<OrderJob>('order', records, queue, limits);
   return {
     /** Requests per job this process has enqueued lately (see `createAcceptPath`). */
     requestsPerJob: accepts.requestsPerJob,

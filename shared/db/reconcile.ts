@@ -1,6 +1,7 @@
 import type { Sequelize } from 'sequelize';
 import type { RequestKind } from '../requests/records';
-import { FINAL_STATUSES, type ChargeView, type OrderView } from '../views';
+import { FINAL_STATUSES, type CancellationView, type ChargeView, type OrderView } from '../views';
+import { createCancellationsRepository } from './repositories/cancellations';
 import { createChargesRepository } from './repositories/charges';
 import { createOrdersRepository } from './repositories/orders';
 import { select } from './sql';
@@ -72,6 +73,35 @@ const CHECKS: { name: string; description: string; sql: string }[] = [
       HAVING itemsTotal <> total OR ledgerRows <> IF(total > 0, 1, 0) OR events <> 1`,
   },
   {
+    name: 'cancelled-orders-complete',
+    description:
+      'Every CANCELLED order: paid before → refunded its total, one debit and one refund ledger row (if total > 0), one order.paid and one order.cancelled event; never paid → refunded 0, no ledger rows, no events',
+    sql: `
+      SELECT o.id AS orderId, o.total_amount AS total, o.refunded_amount AS refunded,
+        o.paid_at IS NOT NULL AS wasPaid, o.cancelled_at IS NOT NULL AS hasCancelledAt,
+        (SELECT COUNT(*) FROM balance_ledger l
+          WHERE l.source_type = 'order' AND l.source_id = o.id AND l.delta = -o.total_amount) AS debits,
+        (SELECT COUNT(*) FROM balance_ledger l
+          WHERE l.source_type = 'refund' AND l.source_id = o.id AND l.delta = o.refunded_amount) AS refunds,
+        (SELECT COUNT(*) FROM order_events e WHERE e.order_id = o.id AND e.type = 'order.paid') AS paidEvents,
+        (SELECT COUNT(*) FROM order_events e WHERE e.order_id = o.id AND e.type = 'order.cancelled') AS cancelledEvents
+      FROM orders o WHERE o.status = 'CANCELLED'
+      HAVING NOT hasCancelledAt
+        OR (wasPaid AND (refunded <> total OR debits <> IF(total > 0, 1, 0)
+          OR refunds <> IF(total > 0, 1, 0) OR paidEvents <> 1 OR cancelledEvents <> 1))
+        OR (NOT wasPaid AND (refunded <> 0 OR debits <> 0 OR refunds <> 0
+          OR paidEvents <> 0 OR cancelledEvents <> 0))`,
+  },
+  {
+    name: 'cancellations-applied',
+    description:
+      'Every applied cancellation left its order as it says: CANCELLED, or FAILED as it was',
+    sql: `
+      SELECT c.id AS cancellationId, c.order_id AS orderId, c.outcome, o.status
+      FROM order_cancellations c LEFT JOIN orders o ON o.id = c.order_id
+      WHERE c.outcome <> 'ON_HOLD' AND (o.status IS NULL OR o.status <> c.outcome)`,
+  },
+  {
     name: 'completed-charges-credited',
     description: 'Every COMPLETED charge has exactly one ledger credit of its amount',
     sql: `
@@ -83,20 +113,27 @@ const CHECKS: { name: string; description: string; sql: string }[] = [
   },
   {
     name: 'ledger-has-source',
-    description: 'Every ledger row belongs to a COMPLETED charge or a PAID order',
+    description:
+      'Every ledger row belongs to a COMPLETED charge, a PAID order (or one cancelled after it was paid), or the refund of a cancelled paid order',
     sql: `
       SELECT l.id AS ledgerId, l.source_type AS sourceType, l.source_id AS sourceId
       FROM balance_ledger l
       LEFT JOIN charges c ON l.source_type = 'charge' AND c.id = l.source_id AND c.status = 'COMPLETED'
-      LEFT JOIN orders o ON l.source_type = 'order' AND o.id = l.source_id AND o.status = 'PAID'
-      WHERE c.id IS NULL AND o.id IS NULL`,
+      LEFT JOIN orders o ON l.source_type = 'order' AND o.id = l.source_id
+        AND (o.status = 'PAID' OR (o.status = 'CANCELLED' AND o.paid_at IS NOT NULL))
+      LEFT JOIN orders r ON l.source_type = 'refund' AND r.id = l.source_id
+        AND r.status = 'CANCELLED' AND r.paid_at IS NOT NULL
+      WHERE c.id IS NULL AND o.id IS NULL AND r.id IS NULL`,
   },
   {
     name: 'no-events-for-unpaid-orders',
-    description: 'Only PAID orders have an order.paid event',
+    description:
+      'Only paid orders have an order.paid event (PAID, or cancelled after it), only cancelled paid orders an order.cancelled one',
     sql: `
-      SELECT e.id AS eventId, e.order_id AS orderId FROM order_events e
-      LEFT JOIN orders o ON o.id = e.order_id AND o.status = 'PAID'
+      SELECT e.id AS eventId, e.order_id AS orderId, e.type FROM order_events e
+      LEFT JOIN orders o ON o.id = e.order_id AND (
+        (e.type = 'order.paid' AND (o.status = 'PAID' OR (o.status = 'CANCELLED' AND o.paid_at IS NOT NULL)))
+        OR (e.type = 'order.cancelled' AND o.status = 'CANCELLED' AND o.paid_at IS NOT NULL))
       WHERE o.id IS NULL`,
   },
 ];
@@ -126,9 +163,10 @@ export async function recordedFinalViews(
   sequelize: Sequelize,
   kind: RequestKind,
   ids: readonly string[],
-): Promise<Map<string, OrderView | ChargeView>> {
-  const views = new Map<string, OrderView | ChargeView>();
+): Promise<Map<string, OrderView | ChargeView | CancellationView>> {
+  const views = new Map<string, OrderView | ChargeView | CancellationView>();
   if (ids.length === 0) return views;
+  if (kind === 'cancel') return recordedCancellations(sequelize, ids);
   const table = kind === 'order' ? 'orders' : 'charges';
   const final = await select<{ id: string }>(
     sequelize,
@@ -140,6 +178,35 @@ export async function recordedFinalViews(
   for (const { id } of final) {
     const view = await repository.findView(id);
     if (view) views.set(id, view);
+  }
+  return views;
+}
+
+/** The applied cancellations among these ids, as final views with the order they left. */
+async function recordedCancellations(
+  sequelize: Sequelize,
+  ids: readonly string[],
+): Promise<Map<string, CancellationView>> {
+  const views = new Map<string, CancellationView>();
+  const cancellations = createCancellationsRepository(sequelize);
+  const orders = createOrdersRepository(sequelize);
+  const applied = await select<{ id: string }>(
+    sequelize,
+    "SELECT id FROM order_cancellations WHERE id IN (?) AND outcome <> 'ON_HOLD'",
+    [ids],
+  );
+  for (const { id } of applied) {
+    const row = await cancellations.find(id);
+    if (!row || row.outcome === 'ON_HOLD') continue;
+    views.set(id, {
+      cancellationId: row.id,
+      orderId: row.orderId,
+      userId: row.userId,
+      status: 'COMPLETED',
+      outcome: row.outcome,
+      createdAt: row.createdAt.toISOString(),
+      order: await orders.findView(row.orderId),
+    });
   }
   return views;
 }

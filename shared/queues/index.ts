@@ -3,6 +3,7 @@ import { layoutOf, type Keyspace } from '../keyspace';
 import type { Logger } from '../logger';
 import type { ObservedQueue } from '../metrics';
 import type { JobPayload } from './batch';
+import { CANCELLATIONS_QUEUE, type CancellationJob } from './cancellations';
 import { CHARGES_QUEUE, type ChargeJob } from './charges';
 import { EVENTS_QUEUE, eventJobOptions, type EventJob } from './events';
 import { requestJobOptions, type RetryPolicy } from './options';
@@ -32,6 +33,7 @@ export interface PartitionedQueue<J> {
 export interface RequestQueues {
   charges: PartitionedQueue<ChargeJob>;
   orders: PartitionedQueue<OrderJob>;
+  cancellations: PartitionedQueue<CancellationJob>;
   /** Order events to the data platform (Bull Board, ops); their own retry policy. */
   events: Queue<EventJob>;
   /** Every queue object above. */
@@ -96,6 +98,11 @@ export function createQueues(
     source,
     (prefix) => new Queue(ORDERS_QUEUE, { connection, prefix, defaultJobOptions }),
   );
+  const cancellations = partitionedQueue<CancellationJob>(
+    CANCELLATIONS_QUEUE,
+    source,
+    (prefix) => new Queue(CANCELLATIONS_QUEUE, { connection, prefix, defaultJobOptions }),
+  );
   const events = new Queue<EventJob>(EVENTS_QUEUE, {
     connection,
     prefix: layoutOf(source).current.shared('events'),
@@ -104,6 +111,7 @@ export function createQueues(
   const all = (): Queue[] => [
     ...charges.partitions.map((p) => p.queue as Queue),
     ...orders.partitions.map((p) => p.queue as Queue),
+    ...cancellations.partitions.map((p) => p.queue as Queue),
     events as Queue,
   ];
   // Without a listener BullMQ prints every connection error to the console.
@@ -115,11 +123,13 @@ export function createQueues(
   return {
     charges,
     orders,
+    cancellations,
     events,
     all,
     observed: () => [
       ...observedPartitions(charges),
       ...observedPartitions(orders),
+      ...observedPartitions(cancellations),
       { queue: events as Queue, partition: 'all' },
     ],
     async close() {

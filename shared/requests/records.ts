@@ -25,17 +25,37 @@ import { scripted, type ScriptedRedis } from './scripts';
  */
 export const RECORD_TTL_SECONDS = 48 * 3_600;
 
-export type RequestKind = 'order' | 'charge';
+/** The kinds of accepted requests: orders, charges and order cancellations. */
+export type RequestKind = 'order' | 'charge' | 'cancel';
 
 export type Reservation =
   | { reserved: true }
   /** The key was new but new work is refused (admission control): nothing was written. */
-  | { reserved: false; refused: true }
-  | { reserved: false; refused?: false; fingerprint: string; id: string };
+  | { reserved: false; refused: 'admission' }
+  /** The key was new but the user's rolling window is full: nothing was written. */
+  | { reserved: false; refused: 'rate'; retryAfterMs: number }
+  /** The key was used before: the first request's fingerprint, id and stored answer. */
+  | { reserved: false; refused?: undefined; fingerprint: string; id: string; answer: string };
+
+/** Per-user rate limit of accepts (`RATE_LIMIT_PER_MINUTE`): `perWindow` 0 is off. */
+export interface RateLimit {
+  perWindow: number;
+  windowMs: number;
+}
+
+export const NO_RATE_LIMIT: RateLimit = { perWindow: 0, windowMs: 60_000 };
+
+/** `<fingerprint> <id>[ <answer>]`, as the reserve script stores a key's first use. */
+function firstUseOf(stored: string): Reservation {
+  const [fp = '', firstId = '', answer = ''] = stored.split(' ');
+  return { reserved: false, fingerprint: fp, id: firstId, answer };
+}
 
 export interface StatusRecord {
   status: string;
   view: string;
+  /** The request's own Idempotency-Key (recorded at accept; a cancellation needs the order's). */
+  key?: string;
 }
 
 /** One request to reserve: its idempotency key's first use claims `id`. */
@@ -53,6 +73,8 @@ export interface ReserveRequest {
    * a replay still gets its first answer; write nothing.
    */
   refuse?: boolean;
+  /** Stored with the key and given back to replays (e.g. the status a first answer showed). */
+  answer?: string;
 }
 
 /** One status record to write. */
@@ -105,12 +127,17 @@ function partRecords(redis: RedisClient, lua: ScriptedRedis, base: string) {
   const ttl = String(RECORD_TTL_SECONDS);
 
   /** Claims many idempotency keys in one atomic script; answers in request order. */
-  async function reserveMany(requests: readonly ReserveRequest[]): Promise<Reservation[]> {
+  async function reserveMany(
+    requests: readonly ReserveRequest[],
+    rate: RateLimit = NO_RATE_LIMIT,
+  ): Promise<Reservation[]> {
     const keys = requests.flatMap((r) => [
       idemKey(r.kind, r.userId, r.key),
       statusKey(r.kind, r.id),
       openKey(r.kind),
       userOpenKey(r.kind, r.userId),
+      // Every accept of a user counts in one window, whatever its kind.
+      `${prefix}:rate:${r.userId}`,
     ]);
     const argv = requests.flatMap((r) => [
       r.fingerprint,
@@ -118,13 +145,24 @@ function partRecords(redis: RedisClient, lua: ScriptedRedis, base: string) {
       JSON.stringify(r.pendingView),
       String(Date.parse(r.acceptedAt)),
       r.refuse === true ? '1' : '0',
+      r.answer ?? '',
+      r.key,
     ]);
-    const answers = await lua.trackReserveMany(keys.length, ...keys, ttl, ...argv);
+    const answers = await lua.trackReserveMany(
+      keys.length,
+      ...keys,
+      ttl,
+      String(rate.perWindow),
+      String(rate.windowMs),
+      ...argv,
+    );
     return answers.map((existing): Reservation => {
       if (existing === '') return { reserved: true };
-      if (existing === 'R') return { reserved: false, refused: true };
-      const [fp = '', firstId = ''] = existing.split(' ');
-      return { reserved: false, fingerprint: fp, id: firstId };
+      if (existing === 'R') return { reserved: false, refused: 'admission' };
+      if (existing.startsWith('L ')) {
+        return { reserved: false, refused: 'rate', retryAfterMs: Number(existing.slice(2)) };
+      }
+      return firstUseOf(existing);
     });
   }
 
@@ -160,8 +198,8 @@ function partRecords(redis: RedisClient, lua: ScriptedRedis, base: string) {
     reserveMany,
 
     async get(kind: RequestKind, id: string): Promise<StatusRecord | null> {
-      const [status, view] = await redis.hmget(statusKey(kind, id), 'status', 'view');
-      return status && view ? { status, view } : null;
+      const [status, view, key] = await redis.hmget(statusKey(kind, id), 'status', 'view', 'key');
+      return status && view ? { status, view, ...(key ? { key } : {}) } : null;
     },
 
     /** {@link get} for many ids in one round trip; null where there is no record. */
@@ -213,9 +251,7 @@ function partRecords(redis: RedisClient, lua: ScriptedRedis, base: string) {
       key: string,
     ): Promise<Reservation | undefined> {
       const existing = await redis.get(idemKey(kind, userId, key));
-      if (existing === null) return undefined;
-      const [fp = '', firstId = ''] = existing.split(' ');
-      return { reserved: false, fingerprint: fp, id: firstId };
+      return existing === null ? undefined : firstUseOf(existing);
     },
 
     /** Ids accepted before `cutoffMs` (unix ms) that are still not final, oldest first. */
@@ -319,14 +355,17 @@ export function createRequestRecords(redis: RedisClient, source: QueueLayoutSour
      * {@link PartRecords.reserveMany} for requests of one user partition. While
      * re-partitioning, a key first used under the previous layout answers as a replay.
      */
-    async reserveMany(requests: readonly ReserveRequest[]): Promise<Reservation[]> {
+    async reserveMany(
+      requests: readonly ReserveRequest[],
+      rate: RateLimit = NO_RATE_LIMIT,
+    ): Promise<Reservation[]> {
       const [first] = requests;
       if (!first) return [];
       const target = forUser(first.userId);
       if (requests.some((r) => forUser(r.userId) !== target)) {
         throw new Error('reserveMany takes the requests of one partition');
       }
-      if (!previous) return target.reserveMany(requests);
+      if (!previous) return target.reserveMany(requests, rate);
       const earlier = await Promise.all(
         requests.map(
           (r) =>
@@ -334,7 +373,7 @@ export function createRequestRecords(redis: RedisClient, source: QueueLayoutSour
         ),
       );
       const fresh = requests.filter((_, i) => earlier[i] === undefined);
-      const reserved = fresh.length > 0 ? await target.reserveMany(fresh) : [];
+      const reserved = fresh.length > 0 ? await target.reserveMany(fresh, rate) : [];
       let next = 0;
       return requests.map((_, i) => earlier[i] ?? (reserved[next++] as Reservation));
     },

@@ -33,6 +33,8 @@ const orderRow = (userId: number, idempotencyKey: string, id = uuidv7()): NewOrd
   requestId: null,
   createdAt: new Date(),
   paidAt: null,
+  cancelledAt: null,
+  refundedAmount: null,
   updatedAt: new Date(),
 });
 

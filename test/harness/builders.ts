@@ -42,7 +42,7 @@ export interface OrderItemSeed {
 
 export interface OrderSeed {
   userId?: number;
-  status?: 'PENDING' | 'PROCESSING' | 'PAID' | 'FAILED' | 'ON_HOLD';
+  status?: 'PENDING' | 'PROCESSING' | 'PAID' | 'FAILED' | 'ON_HOLD' | 'CANCELLED';
   /** Defaults to now for PAID orders and to null otherwise. */
   paidAt?: Date | null;
   items: OrderItemSeed[];

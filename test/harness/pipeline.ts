@@ -179,7 +179,51 @@ export function submitOrder(
   return submit(baseUrl, token, '/api/orders', { items }, key);
 }
 
-const FINAL = new Set(['PAID', 'FAILED', 'COMPLETED']);
+/** POSTs a cancellation of an order (no body) and reads its 202 (or whatever it answered). */
+export async function submitCancel(
+  baseUrl: string,
+  token: string,
+  orderId: string,
+  key = newKey('cancel'),
+): Promise<Submitted & { orderStatus: string }> {
+  const response = await request<{ orderId: string; status: string; statusUrl: string }>(
+    baseUrl,
+    'POST',
+    `/api/orders/${orderId}/cancel`,
+    { token, headers: { 'idempotency-key': key } },
+  );
+  return {
+    status: response.status,
+    id: response.body.orderId,
+    statusUrl: response.body.statusUrl,
+    replayed: response.headers.get('idempotent-replayed') === 'true',
+    orderStatus: response.body.status,
+  };
+}
+
+/** Polls an order until it is CANCELLED or FAILED (what an accepted cancellation ends in). */
+export async function waitForCancelled<T extends { status: string }>(
+  baseUrl: string,
+  token: string,
+  statusUrl: string,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await request<T>(baseUrl, 'GET', statusUrl, { token });
+    if (response.status !== 200)
+      throw new Error(`GET ${statusUrl} answered ${response.status}: ${response.text}`);
+    if (response.body.status === 'CANCELLED' || response.body.status === 'FAILED') {
+      return response.body;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${statusUrl} still ${response.body.status} after the timeout`);
+    }
+    await sleep(25);
+  }
+}
+
+const FINAL = new Set(['PAID', 'FAILED', 'COMPLETED', 'CANCELLED']);
 
 /** Polls a status URL until the request is final (or ON_HOLD if `stopOnHold`). */
 export async function waitForFinal<T extends { status: string }>(

@@ -1,5 +1,5 @@
 import type { EventsRepository } from '../../shared/db/repositories/events';
-import { ORDER_PAID, orderPaidPayloadSchema } from '../../shared/order-events';
+import { parseStoredEvent } from '../../shared/order-events';
 import type { PlatformClient } from './platform';
 
 export interface DeliverEventDeps {
@@ -43,19 +43,13 @@ export async function deliverEvent(
   if (!row) return { kind: 'skipped', reason: 'missing' };
   if (row.status === 'DELIVERED') return { kind: 'skipped', reason: 'already delivered' };
 
-  const order = orderPaidPayloadSchema.safeParse(row.payload);
-  if (row.type !== ORDER_PAID || !order.success) {
-    const detail = row.type !== ORDER_PAID ? `unknown type ${row.type}` : 'invalid payload';
-    await deps.db(() => deps.events.markFailed(eventId, detail, true, new Date()));
-    throw new UndeliverableEvent(eventId, detail);
+  const event = parseStoredEvent(row.id, row.type, row.occurredAt.toISOString(), row.payload);
+  if ('invalid' in event) {
+    await deps.db(() => deps.events.markFailed(eventId, event.invalid, true, new Date()));
+    throw new UndeliverableEvent(eventId, event.invalid);
   }
 
-  const answer = await deps.platform.send({
-    eventId: row.id,
-    type: ORDER_PAID,
-    occurredAt: row.occurredAt.toISOString(),
-    order: order.data,
-  });
+  const answer = await deps.platform.send(event);
   if (answer.ok) {
     await deps.db(() => deps.events.markDelivered(eventId, new Date()));
     return { kind: 'delivered', occurredAt: row.occurredAt };

@@ -3,14 +3,14 @@ import {
   SIGNATURE_HEADER,
   serializeEvent,
   signBody,
-  type OrderPaidEvent,
+  type OrderEvent,
 } from '../../shared/order-events';
 
 /** What one POST to the data platform came to. Never an exception: failing is expected. */
 export type PlatformAnswer = { ok: true; status: number } | { ok: false; reason: string };
 
 export interface PlatformClient {
-  send(event: OrderPaidEvent): Promise<PlatformAnswer>;
+  send(event: OrderEvent): Promise<PlatformAnswer>;
 }
 
 export interface PlatformClientOptions {

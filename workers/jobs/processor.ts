@@ -5,7 +5,7 @@ import { withLogContext, type Logger } from '../../shared/logger';
 import type { Metrics } from '../../shared/metrics';
 import { isBreakerOpen, type DbBreaker } from '../../shared/resilience/breaker';
 import { requestsParser } from '../../shared/queues/batch';
-import type { PartRecords, RequestKind } from '../../shared/requests/records';
+import type { PartRecords, RequestKind, StatusUpdate } from '../../shared/requests/records';
 import type { UnappliedStatus } from '../../shared/views';
 import { putOnHold } from './on-hold';
 
@@ -30,6 +30,11 @@ export interface QueueJobs<J, V extends RequestView> {
   unappliedView(request: J, status: UnappliedStatus): V;
   /** Applies the request exactly once and returns its final view (business failures included). */
   apply(request: J): Promise<V>;
+  /**
+   * Another request a final view settles, in the same partition (a cancellation settles its
+   * order): its final view is published right after this request's.
+   */
+  settles?(view: V): ({ kind: RequestKind } & StatusUpdate) | null;
   /** Best-effort record of ON_HOLD in the database, for operators reading SQL. */
   recordOnHold(request: J): Promise<void>;
 }
@@ -56,7 +61,8 @@ export function isLastAttempt(job: Job): boolean {
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
- * The BullMQ processor of the charges and orders queues. A job carries one request or a batch of them
+ * The BullMQ processor of the request queues (charges, orders, cancellations). A job carries one
+ * request or a batch of them
  * (`shared/queues/batch.ts`); each request is validated again, shown PROCESSING, applied, and
  * its final view published — the status writes of a job's requests go to Redis in one script
  * each way. Requests of one job are applied concurrently (orders join the same group commit),
@@ -128,6 +134,8 @@ export function jobProcessor<J, V extends RequestView>(
         view,
       })),
     );
+    const settled = applied.flatMap(({ view }) => queueJobs.settles?.(view) ?? []);
+    for (const update of settled) await deps.records.publishFinalMany(update.kind, [update]);
     for (const { request, view } of applied) {
       const failureCode = (view as { failureCode?: string | null }).failureCode ?? null;
       deps.metrics.jobDuration.observe({ queue, outcome: view.status }, seconds());

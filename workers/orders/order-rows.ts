@@ -25,6 +25,8 @@ export function paidRecords(
     requestId: job.requestId ?? null,
     createdAt: new Date(job.acceptedAt),
     paidAt,
+    cancelledAt: null,
+    refundedAmount: null,
     updatedAt: paidAt,
   };
   const payload: OrderPaidPayload = {
@@ -43,6 +45,8 @@ export function paidRecords(
     failureCode: null,
     createdAt: job.acceptedAt,
     paidAt: paidAt.toISOString(),
+    cancelledAt: null,
+    refundedAmount: null,
     updatedAt: paidAt.toISOString(),
   };
   const event: NewEvent = {
@@ -78,6 +82,8 @@ export function failedRecord(job: OrderJob, refusal: Refusal, failedAt: Date): N
     requestId: job.requestId ?? null,
     createdAt: new Date(job.acceptedAt),
     paidAt: null,
+    cancelledAt: null,
+    refundedAmount: null,
     updatedAt: failedAt,
   };
 }
@@ -95,6 +101,8 @@ export function failedView(job: OrderJob, refusal: Refusal, failedAt: Date): Ord
     failureCode: refusal.code,
     createdAt: job.acceptedAt,
     paidAt: null,
+    cancelledAt: null,
+    refundedAmount: null,
     updatedAt: failedAt.toISOString(),
   };
 }
@@ -111,6 +119,8 @@ export function onHoldRecord(job: OrderJob, at: Date): NewOrder {
     requestId: job.requestId ?? null,
     createdAt: new Date(job.acceptedAt),
     paidAt: null,
+    cancelledAt: null,
+    refundedAmount: null,
     updatedAt: at,
   };
 }

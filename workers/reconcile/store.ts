@@ -1,6 +1,7 @@
 import type { RedisClient } from '../../shared/redis';
 import { z } from 'zod';
 import type { ReconcileReport } from '../../shared/reconcile';
+import type { RequestKind } from '../../shared/requests/records';
 
 const stuckSchema = z.object({
   count: z.number().int().min(0),
@@ -15,19 +16,34 @@ const storedSchema = z.object({
   completedAt: z.number(),
   /** Rows drifting per invariant check. */
   drift: z.record(z.string(), z.number().int().min(0)),
-  stuck: z.object({ order: stuckSchema, charge: stuckSchema }),
-  /** RedisClient records repaired from the database in that run, per kind. */
-  repaired: z.object({ order: z.number().int().min(0), charge: z.number().int().min(0) }),
+  // Reports stored before cancellations existed have no `cancel`: none were stuck then.
+  stuck: z.object({
+    order: stuckSchema,
+    charge: stuckSchema,
+    cancel: stuckSchema.default({
+      count: 0,
+      lowerBound: false,
+      candidates: 0,
+      examined: 0,
+      oldest: [],
+    }),
+  }),
+  /** Redis records repaired from the database in that run, per kind. */
+  repaired: z.object({
+    order: z.number().int().min(0),
+    charge: z.number().int().min(0),
+    cancel: z.number().int().min(0).default(0),
+  }),
 });
 
 /**
- * What a completed reconcile leaves in RedisClient for every worker process's gauges: counts, not the
+ * What a completed reconcile leaves in Redis for every worker process's gauges: counts, not the
  * drifting rows (`npm run ops -- reconcile` prints those).
  */
 export type StoredReport = z.infer<typeof storedSchema>;
 
 export function summarize(report: ReconcileReport): StoredReport {
-  const stuck = (kind: 'order' | 'charge') => {
+  const stuck = (kind: RequestKind) => {
     const { count, lowerBound, candidates, examined, oldest } = report.stuck[kind];
     return { count, lowerBound, candidates, examined, oldest };
   };
@@ -35,10 +51,11 @@ export function summarize(report: ReconcileReport): StoredReport {
     startedAt: report.startedAt,
     completedAt: report.completedAt,
     drift: Object.fromEntries(report.checks.map((c) => [c.name, c.violations.length])),
-    stuck: { order: stuck('order'), charge: stuck('charge') },
+    stuck: { order: stuck('order'), charge: stuck('charge'), cancel: stuck('cancel') },
     repaired: {
       order: report.stuck.order.repaired.length,
       charge: report.stuck.charge.repaired.length,
+      cancel: report.stuck.cancel.repaired.length,
     },
   };
 }

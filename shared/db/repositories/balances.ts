@@ -6,7 +6,7 @@ export const BALANCE_LIMIT = 1_000_000_000_000;
 
 export interface LedgerEntry {
   userId: number;
-  sourceType: 'charge' | 'order';
+  sourceType: 'charge' | 'order' | 'refund';
   sourceId: string;
   delta: number;
   balanceAfter: number;

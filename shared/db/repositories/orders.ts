@@ -20,6 +20,8 @@ export interface OrderRecord {
   requestId: string | null;
   createdAt: Date;
   paidAt: Date | null;
+  cancelledAt: Date | null;
+  refundedAmount: number | null;
   updatedAt: Date;
 }
 
@@ -57,7 +59,8 @@ export interface OrderCursor {
 
 const ORDER_COLUMNS = `id, user_id AS userId, status, total_amount AS totalAmount,
   failure_code AS failureCode, idempotency_key AS idempotencyKey, request_id AS requestId,
-  created_at AS createdAt, paid_at AS paidAt, updated_at AS updatedAt`;
+  created_at AS createdAt, paid_at AS paidAt, cancelled_at AS cancelledAt,
+  refunded_amount AS refundedAmount, updated_at AS updatedAt`;
 
 export function toOrderView(order: OrderRecord, items: OrderItemRecord[]): OrderView {
   return {
@@ -74,6 +77,8 @@ export function toOrderView(order: OrderRecord, items: OrderItemRecord[]): Order
     failureCode: order.failureCode,
     createdAt: order.createdAt.toISOString(),
     paidAt: order.paidAt?.toISOString() ?? null,
+    cancelledAt: order.cancelledAt?.toISOString() ?? null,
+    refundedAmount: order.refundedAmount,
     updatedAt: order.updatedAt.toISOString(),
   };
 }
@@ -82,13 +87,14 @@ export function createOrdersRepository(sequelize: Sequelize) {
   async function itemsOf(
     orderIds: string[],
     tx?: Transaction,
+    lock = '',
   ): Promise<Map<string, OrderItemRecord[]>> {
     const byOrder = new Map<string, OrderItemRecord[]>();
     if (orderIds.length === 0) return byOrder;
     const rows = await select<OrderItemRecord & { orderId: string }>(
       sequelize,
       `SELECT order_id AS orderId, product_id AS productId, quantity, unit_price AS unitPrice
-       FROM order_items WHERE order_id IN (?) ORDER BY product_id`,
+       FROM order_items WHERE order_id IN (?) ORDER BY product_id ${lock}`,
       [orderIds],
       tx,
     );
@@ -102,15 +108,16 @@ export function createOrdersRepository(sequelize: Sequelize) {
     where: string,
     params: unknown[],
     tx?: Transaction,
+    lock = '',
   ): Promise<OrderView | null> {
     const [order] = await select<OrderRecord>(
       sequelize,
-      `SELECT ${ORDER_COLUMNS} FROM orders WHERE ${where}`,
+      `SELECT ${ORDER_COLUMNS} FROM orders WHERE ${where} ${lock}`,
       params,
       tx,
     );
     if (!order) return null;
-    return toOrderView(order, (await itemsOf([order.id], tx)).get(order.id) ?? []);
+    return toOrderView(order, (await itemsOf([order.id], tx, lock)).get(order.id) ?? []);
   }
 
   /**
@@ -126,7 +133,7 @@ export function createOrdersRepository(sequelize: Sequelize) {
     const orders = await insertUnlessDuplicate(
       sequelize,
       `INSERT INTO orders (id, user_id, status, total_amount, failure_code, idempotency_key,
-         request_id, created_at, paid_at, updated_at)
+         request_id, created_at, paid_at, cancelled_at, refunded_amount, updated_at)
        VALUES ?`,
       [
         rows.map(({ order }) => [
@@ -139,6 +146,8 @@ export function createOrdersRepository(sequelize: Sequelize) {
           order.requestId,
           sqlDateTime(order.createdAt),
           sqlDateTimeOrNull(order.paidAt),
+          sqlDateTimeOrNull(order.cancelledAt),
+          order.refundedAmount,
           sqlDateTime(order.updatedAt),
         ]),
       ],
@@ -212,6 +221,35 @@ export function createOrdersRepository(sequelize: Sequelize) {
 
     findView(id: string, tx?: Transaction): Promise<OrderView | null> {
       return viewWhere('id = ?', [id], tx);
+    },
+
+    /**
+     * The order and its items under exclusive row locks (a cancellation decides on it), or
+     * null: locking reads, so they see the latest committed rows whatever the snapshot.
+     */
+    lockView(tx: Transaction, id: string): Promise<OrderView | null> {
+      return viewWhere('id = ?', [id], tx, 'FOR UPDATE');
+    },
+
+    /**
+     * Marks a locked order CANCELLED with what was refunded, from the status it was read in;
+     * false if it was no longer in that status (the caller rolls back).
+     */
+    async markCancelled(
+      tx: Transaction,
+      id: string,
+      from: OrderStatus,
+      refundedAmount: number,
+      at: Date,
+    ): Promise<boolean> {
+      const result = await write(
+        sequelize,
+        `UPDATE orders SET status = 'CANCELLED', cancelled_at = ?, refunded_amount = ?,
+           updated_at = ? WHERE id = ? AND status = ?`,
+        [sqlDateTime(at), refundedAmount, sqlDateTime(at), id, from],
+        tx,
+      );
+      return result.affectedRows === 1;
     },
 
     /** ON_HOLD orders as the jobs that would apply them (for `ops replay-on-hold`). */

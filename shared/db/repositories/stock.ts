@@ -72,6 +72,24 @@ export function createStockRepository(sequelize: Sequelize) {
       );
       return result.affectedRows === quantities.size;
     },
+
+    /**
+     * Puts back units a cancelled order had taken, on rows this transaction has locked: stock
+     * up and sold_quantity down together (so stock_received, the deliveries, does not move).
+     */
+    async returnLocked(tx: Transaction, quantities: ReadonlyMap<number, number>): Promise<boolean> {
+      if (quantities.size === 0) return true;
+      const cases = [...quantities].flatMap(([id, quantity]) => [id, quantity]);
+      const byId = `CASE id ${'WHEN ? THEN ? '.repeat(quantities.size)}END`;
+      const result = await write(
+        sequelize,
+        `UPDATE products SET stock = stock + ${byId}, sold_quantity = sold_quantity - ${byId}
+         WHERE id IN (?) AND sold_quantity >= ${byId}`,
+        [...cases, ...cases, [...quantities.keys()], ...cases],
+        tx,
+      );
+      return result.affectedRows === quantities.size;
+    },
   };
 }
 
