@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import { loadConfig, type Config } from '../shared/config';
+import { createCancellationsRepository } from '../shared/db/repositories/cancellations';
 import { createChargesRepository } from '../shared/db/repositories/charges';
 import { createEventsRepository } from '../shared/db/repositories/events';
 import { createOrdersRepository } from '../shared/db/repositories/orders';
@@ -21,8 +22,8 @@ const HELP = `usage: npm run ops -- <command> [queue]
                      stuck, and exits 1 if anything did or is
   queues             depth per state, completed/failed per minute, oldest waiting job
   on-hold            list ON_HOLD (failed) jobs with the reason of their last failure
-  replay-on-hold     re-queue every ON_HOLD charge and order (failed jobs, and ON_HOLD rows
-                     whose job is gone); applying them stays exactly-once
+  replay-on-hold     re-queue every ON_HOLD charge, order and cancellation (failed jobs, and
+                     ON_HOLD rows whose job is gone); applying them stays exactly-once
   retry-failed <q>   move the failed jobs of queue <q> back to waiting, attempts reset
   pause <q>          stop workers taking new jobs from queue <q> (active ones finish)
   resume <q>         let them take jobs again
@@ -60,7 +61,9 @@ async function withQueues(
 function pick(queues: RequestQueues, name: string | undefined): Queue[] {
   const picked = queues.observed().filter((o) => o.queue.name === name);
   if (picked.length === 0) {
-    throw new UsageError(`name a queue: charges, orders or events (got ${name ?? 'nothing'})`);
+    throw new UsageError(
+      `name a queue: charges, orders, cancellations or events (got ${name ?? 'nothing'})`,
+    );
   }
   return picked.map((o) => o.queue);
 }
@@ -146,6 +149,7 @@ const commands: Record<string, Command> = {
             records: createRequestRecords(redis, config.redis),
             onHoldOrders: () => createOrdersRepository(sequelize).onHoldJobs(),
             onHoldCharges: () => createChargesRepository(sequelize).onHoldJobs(),
+            onHoldCancellations: () => createCancellationsRepository(sequelize).onHoldJobs(),
           },
           out,
         );

@@ -1,7 +1,12 @@
 import type { Job } from 'bullmq';
 import type { RequestQueues } from '../../shared/queues';
 import type { RequestKind, RequestRecords } from '../../shared/requests/records';
-import { unappliedChargeView, unappliedOrderView } from '../../shared/views';
+import {
+  unappliedCancellationView,
+  unappliedChargeView,
+  unappliedOrderView,
+} from '../../shared/views';
+import { cancellationJobSchema, type CancellationJob } from '../../shared/queues/cancellations';
 import { requestsParser, type JobPayload } from '../../shared/queues/batch';
 import { chargeJobSchema, type ChargeJob } from '../../shared/queues/charges';
 import { orderJobSchema, type OrderJob } from '../../shared/queues/orders';
@@ -11,6 +16,7 @@ export interface ReplayDeps {
   records: RequestRecords;
   onHoldOrders(): Promise<OrderJob[]>;
   onHoldCharges(): Promise<ChargeJob[]>;
+  onHoldCancellations(): Promise<CancellationJob[]>;
 }
 
 /** The part of a BullMQ queue replaying needs. */
@@ -86,7 +92,10 @@ async function replayQueue<J>(
   return replayed;
 }
 
-/** Re-queues every ON_HOLD charge and order; processing them stays exactly-once. */
+/**
+ * Re-queues every ON_HOLD charge, order and cancellation; processing them stays exactly-once.
+ * Charges and orders first: a cancellation then finds its order applied.
+ */
 export async function runReplayOnHold(
   deps: ReplayDeps,
   out: (line: string) => void,
@@ -111,6 +120,18 @@ export async function runReplayOnHold(
     deps.records,
     out,
   );
-  out(`replay-on-hold: ${charges} charge(s) and ${orders} order(s) re-queued`);
-  return charges + orders;
+  const cancellations = await replayQueue(
+    'cancel',
+    deps.queues.cancellations,
+    await deps.onHoldCancellations(),
+    requestsParser(cancellationJobSchema),
+    (job) => job.cancellationId,
+    (job) => unappliedCancellationView(job, 'PENDING'),
+    deps.records,
+    out,
+  );
+  out(
+    `replay-on-hold: ${charges} charge(s), ${orders} order(s) and ${cancellations} cancellation(s) re-queued`,
+  );
+  return charges + orders + cancellations;
 }

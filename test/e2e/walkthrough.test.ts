@@ -144,4 +144,24 @@ describe('The README walk-through, through the typed client', () => {
     expect(reused.error).toEqual(expect.objectContaining({ code: 'IDEMPOTENCY_KEY_REUSED' }));
     expect(reused.data).toBeUndefined();
   });
+
+  it('When the order is cancelled and polled, then it is CANCELLED, refunded in full, and the balance is 500,000 again', async () => {
+    const accepted = await client.POST('/api/orders/{orderId}/cancel', {
+      params: { path: { orderId }, header: { 'Idempotency-Key': 'cancel-1' } },
+    });
+    expect(accepted.response.status).toBe(202);
+    expect(accepted.data).toEqual({ orderId, status: 'PAID', statusUrl: `/api/orders/${orderId}` });
+
+    // PAID is final too (no Retry-After): a client polls the order until it shows CANCELLED.
+    let order = (await client.GET('/api/orders/{orderId}', { params: { path: { orderId } } })).data;
+    for (const deadline = Date.now() + 20_000; order?.status !== 'CANCELLED';) {
+      if (Date.now() > deadline) throw new Error(`still ${String(order?.status)} after 20 s`);
+      await sleep(25);
+      order = (await client.GET('/api/orders/{orderId}', { params: { path: { orderId } } })).data;
+    }
+    expect(order).toEqual(
+      expect.objectContaining({ status: 'CANCELLED', refundedAmount: total, totalAmount: total }),
+    );
+    expect((await client.GET('/api/balance')).data?.balance).toBe(500_000);
+  });
 });
