@@ -147,7 +147,7 @@ describe('Accepts arriving together', () => {
 
     const replay = await ops('replay-on-hold');
     expect(replay.code).toBe(0);
-    expect(replay.out).toContain('0 charge(s) and 5 order(s) re-queued');
+    expect(replay.out).toContain('0 charge(s), 5 order(s) and 0 cancellation(s) re-queued');
 
     const workers = await startInProcessWorkers(ctx);
     try {
@@ -163,6 +163,8 @@ describe('Accepts arriving together', () => {
     const paid = (await paidRows()).filter((r) => submitted.some((s) => s.id === r.id));
     expect(paid).toHaveLength(5);
     expect((await ops('reconcile')).code).toBe(0);
-    expect((await ops('replay-on-hold')).out).toContain('0 charge(s) and 0 order(s) re-queued');
+    expect((await ops('replay-on-hold')).out).toContain(
+      '0 charge(s), 0 order(s) and 0 cancellation(s) re-queued',
+    );
   }, 60_000);
 });

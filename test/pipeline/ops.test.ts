@@ -111,7 +111,7 @@ describe('ON_HOLD and npm run ops -- replay-on-hold', () => {
 
     const replay = await ops('replay-on-hold');
     expect(replay.code).toBe(0);
-    expect(replay.out).toContain('0 charge(s) and 2 order(s) re-queued');
+    expect(replay.out).toContain('0 charge(s), 2 order(s) and 0 cancellation(s) re-queued');
 
     const workers = await startInProcessWorkers(ctx);
     try {
@@ -131,7 +131,9 @@ describe('ON_HOLD and npm run ops -- replay-on-hold', () => {
     });
     expect(balance.body.balance).toBe(500);
     expect((await ops('reconcile')).code).toBe(0);
-    expect((await ops('replay-on-hold')).out).toContain('0 charge(s) and 0 order(s) re-queued');
+    expect((await ops('replay-on-hold')).out).toContain(
+      '0 charge(s), 0 order(s) and 0 cancellation(s) re-queued',
+    );
   }, 60_000);
 
   it('When asked for help or an unknown command, then it prints the commands', async () => {

@@ -54,6 +54,8 @@ describe('POST /api/orders', () => {
       failureCode: null,
       createdAt: expect.any(String),
       paidAt: expect.any(String),
+      cancelledAt: null,
+      refundedAmount: null,
       updatedAt: expect.any(String),
     });
     expect(await balanceOf(token)).toBe(2000);
