@@ -12,7 +12,7 @@ const common = {
   },
 };
 
-/** The suites that run on the cluster as well: pipeline, idempotency, races, ON_HOLD and replay, events, reconcile. */
+/** The suites that run on the cluster as well: pipeline, idempotency, races, cancellations, ON_HOLD and replay, events, reconcile. */
 const ON_THE_CLUSTER = [
   'pipeline/orders',
   'pipeline/charges',
@@ -22,6 +22,8 @@ const ON_THE_CLUSTER = [
   'pipeline/ops',
   'pipeline/accept-batches',
   'pipeline/order-list',
+  'pipeline/cancellations',
+  'pipeline/cancel-races',
   'events/delivery',
   'ops/stuck-requests',
   'ops/reconcile-schedule',

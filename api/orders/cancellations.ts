@@ -46,15 +46,18 @@ export function createCancellationsService(deps: CancellationsDeps) {
     deps.limits,
   );
 
-  /** The order, wherever it is now: its Redis record, its row, or its job. Null: not the user's. */
+  /**
+   * The order, wherever it is now, cheapest source first (as status reads): its Redis record,
+   * else its row, else its job. Null: no such order of this user. A record not final yet gives
+   * the snapshot the worker needs if the order is still unapplied when it gets there (if it was
+   * applied meanwhile, the worker finds the row and goes by that): an accept reads no database.
+   */
   async function findOrder(userId: number, orderId: string): Promise<FoundOrder | null> {
     if (!UUID_PATTERN.test(orderId)) return null;
     const record = await deps.records.get('order', userId, orderId);
     const recorded = record ? (JSON.parse(record.view) as OrderView) : null;
     if (recorded && recorded.userId !== userId) return null;
     if (recorded && isFinal(recorded.status)) return { view: recorded, snapshot: null };
-    const stored = await deps.orders.findView(orderId);
-    if (stored) return stored.userId === userId ? { view: stored, snapshot: null } : null;
     if (recorded && record?.key) {
       const snapshot = {
         idempotencyKey: record.key,
@@ -63,6 +66,8 @@ export function createCancellationsService(deps: CancellationsDeps) {
       };
       return { view: recorded, snapshot };
     }
+    const stored = await deps.orders.findView(orderId);
+    if (stored) return stored.userId === userId ? { view: stored, snapshot: null } : null;
     const job = await deps.orderJobs.forUser(userId).getJob(orderId);
     const data = job?.data;
     if (!data || 'requests' in data || data.userId !== userId) return null;
@@ -79,14 +84,12 @@ export function createCancellationsService(deps: CancellationsDeps) {
       refundedAmount: null,
       updatedAt: data.acceptedAt,
     };
-    return {
-      view,
-      snapshot: {
-        idempotencyKey: data.idempotencyKey,
-        items: data.items,
-        acceptedAt: data.acceptedAt,
-      },
+    const snapshot = {
+      idempotencyKey: data.idempotencyKey,
+      items: data.items,
+      acceptedAt: data.acceptedAt,
     };
+    return { view, snapshot };
   }
 
   /** 404 or 409 for an order that cannot be cancelled; else the order. */

@@ -198,6 +198,7 @@ export async function submitCancel(
     statusUrl: response.body.statusUrl,
     replayed: response.headers.get('idempotent-replayed') === 'true',
     orderStatus: response.body.status,
+    ...(response.status === 202 ? {} : { problem: response.text }),
   };
 }
 
