@@ -165,7 +165,7 @@ describe('Cancellations racing on real processes', () => {
         submitOrder(apis[i % 2] ?? '', token, [{ productId: 11, quantity: 1 }]),
       ),
     ]);
-    expect(cancel?.status).toBe(202);
+    expect(cancel.status).toBe(202);
     await waitForCancelled(apis[0] ?? '', owner, first.statusUrl, 60_000);
     const finals = await Promise.all(
       orders.map((o, i) =>
