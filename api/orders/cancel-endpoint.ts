@@ -47,7 +47,7 @@ export function cancelEndpoint(
       const json = await readJsonBody(req);
       const userId = await deps.auth.verify(req.headers.authorization);
       const key = requireIdempotencyKey(req.headers['idempotency-key']);
-      parse(cancelOrderBody, json ?? {}, 'body');
+      parse(cancelOrderBody, json === undefined ? {} : json, 'body');
       const orderId = String(request.params.orderId);
       const refusal = deps.admission.check(CANCELLATIONS_QUEUE);
       const outcome = await cancellations.cancel(

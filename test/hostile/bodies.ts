@@ -210,3 +210,27 @@ export const invalidChargeBody = invalidBodies(
   isValidChargeBody,
 );
 export const invalidOrderBody = invalidBodies(orderValueTexts, validOrderText, isValidOrderBody);
+
+/** A cancellation's body: none, or an empty object. */
+export function isValidCancelBody(value: unknown): boolean {
+  return isRecordWithKeys(value, []);
+}
+
+export const validCancelText = fc.constantFrom('{}', ' { } ', '\uFEFF{}');
+
+/** Any JSON but `{}`: objects with fields, arrays, scalars, null. */
+const cancelValueTexts = fc.jsonValue({ maxDepth: 3 }).map((value) => JSON.stringify(value));
+
+// An empty body (a byte-order mark alone too; JSON Content-Type or none) is no body: valid.
+export const invalidCancelBody = invalidBodies(
+  cancelValueTexts,
+  validCancelText,
+  isValidCancelBody,
+).filter(
+  (spec) =>
+    !(
+      spec.text.replace(/^\uFEFF/, '') === '' &&
+      spec.contentEncoding === undefined &&
+      (spec.contentType === null || spec.contentType === 'application/json')
+    ),
+);

@@ -8,6 +8,7 @@ import net from 'node:net';
 import { QueryTypes } from 'sequelize';
 import type { RequestQueues } from '../../shared/queues';
 import { CHARGES_QUEUE } from '../../shared/queues/charges';
+import { CANCELLATIONS_QUEUE } from '../../shared/queues/cancellations';
 import { ORDERS_QUEUE } from '../../shared/queues/orders';
 import type { TestContext } from '../harness/context';
 import { allOf } from '../harness/queues';
@@ -62,6 +63,7 @@ export const CONTRACT_ERRORS: Readonly<Record<string, number>> = {
   PRODUCT_NOT_FOUND: 404,
   ORDER_NOT_FOUND: 404,
   CHARGE_NOT_FOUND: 404,
+  ORDER_NOT_CANCELLABLE: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   IDEMPOTENCY_KEY_REUSED: 422,
@@ -243,8 +245,16 @@ export async function firstViolation(
   return undefined;
 }
 
-const QUEUE_NAMES = [CHARGES_QUEUE, ORDERS_QUEUE];
-const TABLES = ['users', 'charges', 'orders', 'order_items', 'balance_ledger', 'order_events'];
+const QUEUE_NAMES = [CHARGES_QUEUE, ORDERS_QUEUE, CANCELLATIONS_QUEUE];
+const TABLES = [
+  'users',
+  'charges',
+  'orders',
+  'order_items',
+  'balance_ledger',
+  'order_events',
+  'order_cancellations',
+];
 
 /**
  * What requests left behind: rows in the money and order tables, Redis status or idempotency
@@ -264,14 +274,14 @@ export async function takeWrites(
   for (const table of TABLES) {
     if (Number(counts?.[table]) !== 0) found.push(`${String(counts?.[table])} rows in ${table}`);
   }
-  for (const queue of [allOf(queues.charges), allOf(queues.orders)]) {
+  for (const queue of [allOf(queues.charges), allOf(queues.orders), allOf(queues.cancellations)]) {
     const jobs = Object.values(await queue.getJobCounts()).reduce((a, b) => a + b, 0);
     if (jobs !== 0) found.push(`${jobs} jobs in queue ${queue.name}`);
   }
   const prefix = ctx.config.redis.prefix;
   // BullMQ writes each queue's `meta` hash when the queue is created; its other keys mean jobs.
   const written = new RegExp(
-    `^${prefix}:(?:\\{[^}]*\\}:)?(?:status:|idem:|open:|(?:${QUEUE_NAMES.join('|')}):(?!meta$))`,
+    `^${prefix}:(?:\\{[^}]*\\}:)?(?:status:|idem:|open:|rate:|(?:${QUEUE_NAMES.join('|')}):(?!meta$))`,
   );
   const keys = (await ctx.redis.keys(`${prefix}:*`)).filter((key) => written.test(key));
   if (keys.length > 0) {

@@ -6,8 +6,10 @@ import { startApiOver, type RunningApi } from '../harness/context';
 import { usePipelineWorld } from '../harness/pipeline';
 import { craftedInvalidTokens, invalidAuthorization, invalidKey, validKey } from './arbitraries';
 import {
+  invalidCancelBody,
   invalidChargeBody,
   invalidOrderBody,
+  validCancelText,
   validChargeText,
   validOrderText,
   type BodySpec,
@@ -153,6 +155,56 @@ describe('Hostile writes: invalid requests are refused and leave no trace', () =
           ? undefined
           : 'no WWW-Authenticate: Bearer');
       await refuseAll(badToken(endpoint), challenged, 50);
+    });
+  });
+
+  describe('POST /api/orders/:orderId/cancel', () => {
+    // Any order id: a UUID no order has, or anything else a path segment can hold.
+    const orderIds = fc.oneof(
+      fc.uuid(),
+      fc.string({ minLength: 1, maxLength: 60 }).map((s) => encodeURIComponent(s)),
+    );
+    const cancel = (id: string, body: BodySpec | null, headers: Headers): HostileRequest =>
+      body === null
+        ? { method: 'POST', path: `/api/orders/${id}/cancel`, headers }
+        : post(`/api/orders/${id}/cancel`, body, headers);
+
+    it('When the body is anything but none or {} (fields, arrays, scalars, broken JSON, wrong media type, over 16 KiB), then it answers a 4xx problem and writes nothing', async () => {
+      const requests = fc
+        .tuple(orderIds, invalidCancelBody, valid, validKey)
+        .map(([id, body, authorization, key]) =>
+          cancel(id, body, { authorization, 'idempotency-key': key }),
+        );
+      await refuseAll(requests, rejectedWith(...BODY_CODES, 'NOT_FOUND'), 100);
+    });
+
+    it('When the key or the token is invalid, then it answers 400 or 401 and writes nothing', async () => {
+      const requests = fc.oneof(
+        fc
+          .tuple(orderIds, validCancelText, valid, invalidKey)
+          .map(([id, text, authorization, key]) =>
+            cancel(id, json(text), { authorization, 'idempotency-key': key }),
+          ),
+        fc
+          .tuple(orderIds, invalidAuthorization(tokens, crafted), validKey)
+          .map(([id, authorization, key]) =>
+            cancel(id, null, { authorization, 'idempotency-key': key }),
+          ),
+      );
+      await refuseAll(
+        requests,
+        rejectedWith('IDEMPOTENCY_KEY_REQUIRED', 'UNAUTHENTICATED', 'NOT_FOUND'),
+        50,
+      );
+    });
+
+    it('When the request is well formed but names no order of the caller, then it answers 404 ORDER_NOT_FOUND and writes nothing', async () => {
+      const requests = fc
+        .tuple(orderIds, fc.option(validCancelText, { nil: null }), valid, validKey)
+        .map(([id, text, authorization, key]) =>
+          cancel(id, text === null ? null : json(text), { authorization, 'idempotency-key': key }),
+        );
+      await refuseAll(requests, rejectedWith('ORDER_NOT_FOUND', 'NOT_FOUND'), 50);
     });
   });
 
