@@ -27,6 +27,20 @@ export interface OrderRecord {
   /** Retried until its give-up time without a definitive answer. */
   gaveUp?: boolean;
   nextPollAt: number;
+  /**
+   * Its client cancels it: `early` right after the 202 (racing its processing), `late` once it
+   * is seen PAID. Once the cancellation is accepted the order is only done when CANCELLED (or
+   * FAILED); a cancellation never accepted leaves the order as it was.
+   */
+  cancel?: {
+    when: 'early' | 'late';
+    key: string;
+    tries: number;
+    started: boolean;
+    accepted?: boolean;
+    refusedWith?: number;
+    gaveUp?: boolean;
+  };
 }
 
 export interface ClientOptions {
@@ -44,9 +58,11 @@ export interface ClientOptions {
   maxInFlight: number;
   /** How long one order keeps retrying its submit before its client gives up. */
   submitGiveUpMs: number;
+  /** Share of orders their client cancels (half early, half once PAID); default 0. */
+  cancelShare?: number;
 }
 
-const FINAL = new Set(['PAID', 'FAILED', 'ON_HOLD']);
+const FINAL = new Set(['PAID', 'FAILED', 'ON_HOLD', 'CANCELLED']);
 const POLL_CONCURRENCY = 8;
 const PROBE_EVERY_MS = 250;
 /** Upper bound of any loop here: no run is longer than an hour. */
@@ -203,14 +219,19 @@ export class Clients {
     const items = [{ productId: first, quantity: 1 + Math.floor(Math.random() * 3) }];
     const second = pick(this.options.productIds);
     if (second !== first && Math.random() < 0.5) items.push({ productId: second, quantity: 1 });
+    const key = `${this.options.keyPrefix}-order-${this.seq++}`;
     const order: OrderRecord = {
-      key: `${this.options.keyPrefix}-order-${this.seq++}`,
+      key,
       userId,
       items,
       firstTryAt: Date.now(),
       tries: 0,
       nextPollAt: 0,
     };
+    if (Math.random() < (this.options.cancelShare ?? 0)) {
+      const when = Math.random() < 0.5 ? 'early' : 'late';
+      order.cancel = { when, key: `${key}-cancel`, tries: 0, started: false };
+    }
     this.orders.push(order);
     const task = this.submitOrder(order).finally(() => this.submits.delete(task));
     this.submits.add(task);
@@ -230,6 +251,7 @@ export class Clients {
         order.acceptedAt = Date.now();
         order.nextPollAt = order.acceptedAt + 100;
         this.pending.set(orderId, order);
+        if (order.cancel?.when === 'early') this.launchCancel(order);
         return;
       }
       if (!isRetryable(answer.status)) {
@@ -240,6 +262,51 @@ export class Clients {
       await sleep(retryDelayMs(attempt, answer.retryAfter));
     }
     order.gaveUp = true;
+  }
+
+  /** A cancellation on its way (or accepted) that the order's status does not show yet. */
+  private awaitsCancellation(order: OrderRecord, status: string): boolean {
+    const cancel = order.cancel;
+    if (!cancel?.started || status !== 'PAID') return false;
+    return cancel.accepted === true || (cancel.refusedWith === undefined && !cancel.gaveUp);
+  }
+
+  private launchCancel(order: OrderRecord): void {
+    const cancel = order.cancel;
+    if (!cancel || cancel.started || order.id === undefined) return;
+    cancel.started = true;
+    const task = this.submitCancel(order, cancel).finally(() => this.submits.delete(task));
+    this.submits.add(task);
+  }
+
+  /** POSTs the order's cancellation, retrying with the same key as for the order. */
+  private async submitCancel(
+    order: OrderRecord,
+    cancel: NonNullable<OrderRecord['cancel']>,
+  ): Promise<void> {
+    const token = this.tokenOf(order.userId);
+    const deadline = Date.now() + this.options.submitGiveUpMs;
+    for (let attempt = 1; attempt <= 10_000; attempt++) {
+      cancel.tries = attempt;
+      const answer = await this.api.post(
+        'cancel',
+        `/api/orders/${order.id ?? ''}/cancel`,
+        token,
+        cancel.key,
+        {},
+      );
+      if (answer.status === 202) {
+        cancel.accepted = true;
+        return;
+      }
+      if (!isRetryable(answer.status)) {
+        cancel.refusedWith = answer.status;
+        return;
+      }
+      if (Date.now() >= deadline) break;
+      await sleep(retryDelayMs(attempt, answer.retryAfter));
+    }
+    cancel.gaveUp = true;
   }
 
   private async pollLoop(): Promise<void> {
@@ -275,7 +342,10 @@ export class Clients {
     }
     order.status = view.status;
     if (view.orderId !== undefined && view.orderId !== order.id) order.resolvedAs = view.orderId;
-    if (FINAL.has(view.status)) {
+    if (view.status === 'PAID' && order.cancel?.when === 'late' && !order.cancel.started) {
+      this.launchCancel(order);
+    }
+    if (FINAL.has(view.status) && !this.awaitsCancellation(order, view.status)) {
       order.resolvedAt = now;
       order.totalAmount = view.totalAmount ?? null;
       this.pending.delete(order.id);

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 /** One request as the clients saw it; `status` 0 means no answer (network error or timeout). */
 export interface Sample {
-  kind: 'submit' | 'poll' | 'probe' | 'fund';
+  kind: 'submit' | 'cancel' | 'poll' | 'probe' | 'fund';
   /** Epoch ms the request was sent. */
   at: number;
   ms: number;

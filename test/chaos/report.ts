@@ -56,8 +56,11 @@ const COLUMNS: Column[] = [
   { title: 'result', cell: (r) => (r.passed ? 'PASS' : 'FAIL') },
   { title: 'accepted', cell: (r) => String(r.orders.accepted) },
   {
-    title: 'final (paid/failed)',
-    cell: (r) => `${r.orders.paid + r.orders.failed} (${r.orders.paid}/${r.orders.failed})`,
+    title: 'final (paid/failed/cancelled)',
+    cell: (r) => {
+      const { paid, failed, cancelled } = r.orders;
+      return `${paid + failed + cancelled} (${paid}/${failed}/${cancelled})`;
+    },
   },
   { title: 'lost', cell: (r) => String(r.orders.lost) },
   { title: 'ON_HOLD', cell: (r) => String(r.orders.onHold) },

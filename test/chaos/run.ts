@@ -11,6 +11,9 @@ import { ChaosRows } from './rows';
 import type { ScenarioSpec } from './scenarios';
 import { verify, type FaultWindow, type ScenarioResult } from './verify';
 
+/** Share of the orders their clients cancel (half before processing, half once PAID). */
+const CANCEL_SHARE = 0.2;
+
 const CHAOS_JWT_SECRET = 'chaos-secret-0123456789-0123456789-abcdef';
 
 export interface RunOptions {
@@ -131,6 +134,8 @@ export async function runScenario(
       ratePerSecond: spec.ratePerSecond,
       maxInFlight: spec.maxInFlight,
       submitGiveUpMs: spec.faultMs + spec.afterMs + 60_000,
+      // Cancellations race their orders through every fault; the verdict counts them in.
+      cancelShare: CANCEL_SHARE,
     });
     cleanup.push(() => clients.stop());
     await clients.fund(FUNDING);
@@ -274,6 +279,7 @@ function failedResult(
       paid: 0,
       failed: 0,
       onHold: 0,
+      cancelled: 0,
       lost: 0,
       gaveUp: 0,
       aliased: 0,

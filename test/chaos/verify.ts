@@ -30,6 +30,8 @@ export interface OrderCounts {
   paid: number;
   failed: number;
   onHold: number;
+  /** Orders their clients cancelled (the cancellation accepted) that ended CANCELLED. */
+  cancelled: number;
   /** Accepted, yet neither final nor ON_HOLD by the end of the drain. */
   lost: number;
   /** Never accepted: their clients retried until their give-up time. */
@@ -101,6 +103,7 @@ async function countOrders(
     paid: accepted.filter((o) => o.status === 'PAID').length,
     failed: accepted.filter((o) => o.status === 'FAILED').length,
     onHold: accepted.filter((o) => o.status === 'ON_HOLD').length,
+    cancelled: accepted.filter((o) => o.status === 'CANCELLED').length,
     lost: accepted.filter((o) => o.resolvedAt === undefined).length,
     gaveUp: orders.filter((o) => o.gaveUp === true).length,
     aliased: orders.filter((o) => o.resolvedAs !== undefined).length,
