@@ -10,7 +10,8 @@ const MIX = [
   { kind: 'list', share: 0.15 },
   { kind: 'top', share: 0.05 },
   { kind: 'order', share: 0.25 },
-  { kind: 'poll', share: 0.15 },
+  { kind: 'poll', share: 0.1 },
+  { kind: 'cancel', share: 0.05 },
 ] as const;
 
 type Kind = (typeof MIX)[number]['kind'];
@@ -51,12 +52,13 @@ function basket(productIds: number[]) {
 
 export const mix: Scenario = {
   name: 'mix',
-  title: 'Realistic mix: browse, order, poll',
+  title: 'Realistic mix: browse, order, poll, cancel',
   description:
     'Each request is drawn at random: 60 % browsing (40 % product detail, 15 % product list, ' +
-    '5 % top products), 25 % orders of 1–3 products, 15 % polls of the statusUrl of a ' +
-    'recently accepted order as its owner (a detail read until the first order is ' +
-    'accepted). Closed loop; latency is reported per kind.',
+    '5 % top products), 25 % orders of 1–3 products, 10 % polls of the statusUrl of a ' +
+    'recently accepted order as its owner, 5 % cancellations of such an order by its owner ' +
+    '(a detail read until the first order is accepted). Closed loop; latency is reported ' +
+    'per kind.',
   defaults: { ...ORIGIN_SIZE },
   admission: 'raised',
   async run(ctx) {
@@ -66,8 +68,8 @@ export const mix: Scenario = {
     const setup = (request: autocannon.Request, context: object): autocannon.Request => {
       const ctxt = context as Context;
       let kind = choose();
-      const poll = kind === 'poll' ? accepted.pick() : undefined;
-      if (kind === 'poll' && !poll) kind = 'product';
+      const poll = kind === 'poll' || kind === 'cancel' ? accepted.pick() : undefined;
+      if ((kind === 'poll' || kind === 'cancel') && !poll) kind = 'product';
       ctxt.kind = kind;
       switch (kind) {
         case 'product':
@@ -83,6 +85,16 @@ export const mix: Scenario = {
         }
         case 'poll':
           return get(request, poll?.path ?? '/', poll?.buyer);
+        case 'cancel':
+          // The order's owner cancels it (a replay if it was cancelled before is a new key: a
+          // second cancellation, applied as a no-op).
+          return submit(
+            request,
+            `${poll?.path ?? '/'}/cancel`,
+            poll?.buyer as Buyer,
+            keys.key('c'),
+            {},
+          );
       }
     };
     const phases = await withWarmUp(ctx, {
