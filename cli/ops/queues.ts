@@ -51,8 +51,14 @@ export async function runListOnHold(
     for (const job of jobs) {
       const at = job.finishedOn ? new Date(job.finishedOn).toISOString() : '?';
       // A batch job (accepts of one event-loop turn) holds several requests: name them.
-      const data = job.data as JobPayload<{ orderId?: string; chargeId?: string }>;
-      const ids = (isBatch(data) ? data.requests : [data]).map((r) => r.orderId ?? r.chargeId);
+      const data = job.data as JobPayload<{
+        orderId?: string;
+        chargeId?: string;
+        cancellationId?: string;
+      }>;
+      const ids = (isBatch(data) ? data.requests : [data]).map(
+        (r) => r.cancellationId ?? r.orderId ?? r.chargeId,
+      );
       requests += ids.length;
       const batch = isBatch(data) ? `  ${ids.length} requests: ${ids.join(' ')}` : '';
       out(
