@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FinalCounts, LoadWorld } from './world';
 
-const FINAL_ORDER = ['PAID', 'FAILED', 'ON_HOLD'];
+const FINAL_ORDER = ['PAID', 'FAILED', 'CANCELLED', 'ON_HOLD'];
 const FINAL_CHARGE = ['COMPLETED', 'FAILED', 'ON_HOLD'];
 
 export interface SettleResult {
