@@ -85,14 +85,21 @@ export function createProductAdminRepository(sequelize: Sequelize) {
     /** Inserts a product (the same statement an operator would run) and reads it back. */
     async create(product: NewProduct): Promise<ProductDetail> {
       return inTransaction(sequelize, async (tx) => {
-        const { insertId } = await write(
+        await write(
           sequelize,
           'INSERT INTO products (name, description, price, stock) VALUES (?, ?, ?, ?)',
           [product.name, product.description, product.price, product.stock],
           tx,
         );
-        const created = await findDetail(insertId, tx);
-        if (!created) throw new Error(`product ${insertId} vanished inside its own transaction`);
+        // LAST_INSERT_ID() is this connection's, and the transaction holds the connection.
+        const rows = await select<ProductDetail>(
+          sequelize,
+          `SELECT ${DETAIL_COLUMNS} FROM products WHERE id = LAST_INSERT_ID()`,
+          [],
+          tx,
+        );
+        const created = rows[0];
+        if (!created) throw new Error('a new product vanished inside its own transaction');
         return created;
       });
     },
@@ -126,27 +133,24 @@ export function createProductAdminRepository(sequelize: Sequelize) {
       if (seen) return earlier(seen, productId, quantity);
       try {
         return await inTransaction(sequelize, async (tx): Promise<RestockOutcome> => {
-          // LAST_INSERT_ID(expr) hands the new stock back without another round trip.
           const added = await write(
             sequelize,
-            'UPDATE products SET stock = LAST_INSERT_ID(stock + ?) WHERE id = ? AND stock <= ? - ?',
+            'UPDATE products SET stock = stock + ? WHERE id = ? AND stock <= ? - ?',
             [quantity, productId, MAX_STOCK, quantity],
             tx,
           );
-          if (added.affectedRows !== 1) {
-            const product = await findDetail(productId, tx);
-            return product ? { kind: 'stock-limit', stock: product.stock } : { kind: 'not-found' };
-          }
+          // Under the row lock the update took: the stock this restock left, orders or not.
+          const product = await findDetail(productId, tx);
+          if (!product) return { kind: 'not-found' };
+          if (added.affectedRows !== 1) return { kind: 'stock-limit', stock: product.stock };
           const recorded = await insertUnlessDuplicate(
             sequelize,
             `INSERT INTO product_restocks (product_id, quantity, idempotency_key, stock_after)
              VALUES (?, ?, ?, ?)`,
-            [productId, quantity, key, added.insertId],
+            [productId, quantity, key, product.stock],
             tx,
           );
           if (recorded === 'duplicate') throw new KeyTaken();
-          const product = await findDetail(productId, tx);
-          if (!product) throw new Error(`product ${productId} vanished under its row lock`);
           return { kind: 'applied', product };
         });
       } catch (error) {
