@@ -29,21 +29,7 @@ const UNAVAILABLE = problem(
 
 /** What every write of a JSON body may be refused with before it is looked at. */
 const bodyRefusals = {
-  401: {
-    ...problem(
-      'UNAUTHENTICATED: the Basic credentials are missing or wrong, or no ADMIN_PASSWORD is ' +
-        'configured (with WWW-Authenticate: Basic); or a browser sent the write from another ' +
-        'site (Origin or Sec-Fetch-Site), refused without a challenge.',
-    ),
-    headers: {
-      ...headers(),
-      'WWW-Authenticate': {
-        description: 'Basic, with the realm; absent when a cross-site write is refused.',
-        required: false,
-        schema: { type: 'string' },
-      },
-    },
-  },
+  401: response('Unauthenticated'),
   413: response('PayloadTooLarge'),
   415: response('UnsupportedMediaType'),
 };

@@ -1207,18 +1207,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description UNAUTHENTICATED: the Basic credentials are missing or wrong, or no ADMIN_PASSWORD is configured (with WWW-Authenticate: Basic); or a browser sent the write from another site (Origin or Sec-Fetch-Site), refused without a challenge. */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["RequestId"];
-                    /** @description Basic, with the realm; absent when a cross-site write is refused. */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthenticated"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["Internal"];
@@ -1271,18 +1260,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description UNAUTHENTICATED: the Basic credentials are missing or wrong, or no ADMIN_PASSWORD is configured (with WWW-Authenticate: Basic); or a browser sent the write from another site (Origin or Sec-Fetch-Site), refused without a challenge. */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["RequestId"];
-                    /** @description Basic, with the realm; absent when a cross-site write is refused. */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthenticated"];
             /** @description PRODUCT_NOT_FOUND: no product has this id; nothing was written. */
             404: {
                 headers: {
@@ -1349,18 +1327,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description UNAUTHENTICATED: the Basic credentials are missing or wrong, or no ADMIN_PASSWORD is configured (with WWW-Authenticate: Basic); or a browser sent the write from another site (Origin or Sec-Fetch-Site), refused without a challenge. */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["RequestId"];
-                    /** @description Basic, with the realm; absent when a cross-site write is refused. */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthenticated"];
             /** @description PRODUCT_NOT_FOUND: no product has this id; nothing was written. */
             404: {
                 headers: {

@@ -138,6 +138,7 @@ describe('Admin authentication on /admin/products', () => {
       },
     );
     expectProblem(response, 401, 'UNAUTHENTICATED');
+    expect(response.headers.get('www-authenticate')).toMatch(/^Basic /);
     expect(await snapshot()).toEqual(before);
   });
 });
