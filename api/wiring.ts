@@ -122,6 +122,7 @@ export function buildAppDeps(clients: ApiClients): AppDeps {
       catalog,
       breaker,
       metrics: observeProductAdmin(metrics),
+      writeTimeoutMs: config.breaker.workerTimeoutMs,
     }),
     users: guarded(createUsersRepository(sequelize), breaker),
     charges,

@@ -1,5 +1,7 @@
+import type { Sequelize } from 'sequelize';
 import { reconcile } from '../../shared/db/reconcile';
-import { insertProducts } from '../harness/builders';
+import { createSequelize } from '../../shared/db/sequelize';
+import { insertOrder, insertProducts } from '../harness/builders';
 import { startApiOver, useApiWorld, type RunningApi } from '../harness/context';
 import { expectProblem, request, type HttpResponse } from '../harness/http';
 import { newKey } from '../harness/pipeline';
@@ -458,6 +460,78 @@ describe('POST /admin/products/:productId/restock', () => {
     expect(await one('SELECT stock FROM products WHERE id = ?', [id])).toBe(30);
     const checks = await reconcile(world.ctx.sequelize);
     expect(checks.filter((c) => c.violations.length > 0)).toEqual([]);
+  });
+});
+
+describe('Cached views after an operator write', () => {
+  it('When a list page is cached here and in Redis, then the process that restocked shows the new stock in the list at once', async () => {
+    const id = await seeded(4);
+    const page = async () =>
+      (
+        await request<{ items: { id: number; stock: number }[] }>(
+          world.api.baseUrl,
+          'GET',
+          `/api/products?limit=100&cursor=${Buffer.from(`v1:${id - 1}`).toString('base64url')}`,
+        )
+      ).body.items.find((p) => p.id === id)?.stock;
+    expect(await page()).toBe(4);
+    await restock(id, 6, newKey());
+    expect(await page()).toBe(10);
+  });
+
+  it('When a best seller is renamed, then the process that renamed it shows the new name in the ranking at once', async () => {
+    const id = await seeded(50, 300);
+    // A sale written as rows only (no stock moved): removed again below, for the checks after.
+    const orderId = await insertOrder(world.ctx.sequelize, {
+      items: [{ productId: id, quantity: 100, unitPrice: 300 }],
+    });
+    const top = async () =>
+      (
+        await request<{ products: { productId: number; name: string }[] }>(
+          world.api.baseUrl,
+          'GET',
+          '/api/products/top',
+        )
+      ).body.products.find((p) => p.productId === id)?.name;
+    try {
+      expect(await top()).toBe(`Product ${id}`);
+      await admin('PATCH', `/admin/products/${id}`, { name: 'Best seller, renamed' });
+      expect(await top()).toBe('Best seller, renamed');
+    } finally {
+      await world.ctx.sequelize.query('DELETE FROM orders WHERE id = ?', {
+        replacements: [orderId],
+      });
+    }
+  });
+});
+
+describe('While the database is unreachable', () => {
+  let dead: Sequelize;
+  let api: RunningApi;
+
+  beforeAll(async () => {
+    const url = new URL(world.ctx.config.database.url);
+    // Nothing listens on port 1: every connection is refused at once.
+    url.port = '1';
+    dead = createSequelize(url.toString(), { poolMax: 2, connectTimeoutMs: 500 });
+    api = await startApiOver({ ...world.ctx, sequelize: dead });
+  });
+
+  afterAll(async () => {
+    await api.close();
+    await dead.close();
+  });
+
+  it('When an operator writes, then every write answers 503 SERVICE_UNAVAILABLE with Retry-After, never 500', async () => {
+    const answers = [
+      await admin('POST', '/admin/products', { name: 'a', price: 1, stock: 1 }, {}, api.baseUrl),
+      await admin('PATCH', '/admin/products/1', { price: 1 }, {}, api.baseUrl),
+      await restock(1, 1, newKey(), api.baseUrl),
+    ];
+    for (const answer of answers) {
+      expectProblem(answer, 503, 'SERVICE_UNAVAILABLE');
+      expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
   });
 });
 

@@ -18,6 +18,12 @@ export interface ProductAdminDeps {
   /** The API's database breaker: while it is open, writes are refused at once (503). */
   breaker: DbBreaker;
   metrics: ProductAdminMetrics;
+  /**
+   * How long a write may take before it is answered 503 (its outcome unknown): the workers'
+   * DB_BREAKER_TIMEOUT_MS, above two lock waits, so a write that only waits on a row an order
+   * holds completes, and one that hangs on a dead connection does not hold the client forever.
+   */
+  writeTimeoutMs: number;
 }
 
 /** A restock's answer; `replayed` when its Idempotency-Key was used before for it. */
@@ -35,13 +41,14 @@ const notFound = (id: number) => new AppError('PRODUCT_NOT_FOUND', { detail: `No
  * once and by every other within about a second (their change feeds).
  */
 export function createProductAdmin(deps: ProductAdminDeps) {
-  const { products, catalog, breaker, metrics } = deps;
+  const { products, catalog, breaker, metrics, writeTimeoutMs } = deps;
 
   /**
    * Runs a write unless the breaker says the database is down. Not through the breaker's
-   * call timeout, which is sized for reads: a write that waits on a row an order holds must
-   * not be abandoned half-way (its outcome would be unknown). Lock contention that outlasts
-   * the retries is a 503 too: the client retries (a restock with the same key).
+   * call timeout, which is sized for reads: a write that waits on a row an order holds should
+   * complete rather than be cut off with its outcome unknown; `writeTimeoutMs` bounds it.
+   * Lock contention that outlasts the retries is a 503 too: the client retries (a restock
+   * with the same key).
    */
   async function writing<T>(work: () => Promise<T>): Promise<T> {
     if (breaker.state === 'open') {
@@ -50,14 +57,27 @@ export function createProductAdmin(deps: ProductAdminDeps) {
         retryAfterSeconds: 2,
       });
     }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          serviceUnavailable(
+            'The database did not answer in time; the outcome is unknown (a restock may be ' +
+              'retried with the same Idempotency-Key)',
+          ),
+        );
+      }, writeTimeoutMs);
+    });
     try {
-      return await work();
+      return await Promise.race([work(), timeout]);
     } catch (error) {
       const errno = sqlErrno(error);
       if (errno === ER_LOCK_WAIT_TIMEOUT || errno === ER_LOCK_DEADLOCK) {
         throw serviceUnavailable('The product is busy; retry', error);
       }
       throw error;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
