@@ -107,7 +107,7 @@ describe('Admin authentication on /admin/products', () => {
   it('When the credentials are missing, wrong or not Basic, then every write answers 401 and nothing is written', async () => {
     const id = await seeded();
     const before = await snapshot();
-    const wrong = [
+    const wrong: Record<string, string>[] = [
       {},
       { authorization: basic('admin', 'wrong-password') },
       { authorization: basic('root', PASSWORD) },
