@@ -10,6 +10,8 @@ import type { Admission } from '../shared/resilience/admission';
 import type { DbBreaker } from '../shared/resilience/breaker';
 import { acceptEndpoint } from './accepts/accept-endpoint';
 import { BULL_BOARD_PATH } from './admin/bull-board';
+import { productAdminRoutes } from './admin/products/routes';
+import type { ProductAdmin } from './admin/products/use-cases';
 import { balanceRoutes } from './balance/routes';
 import { catalogRoutes, productDetail } from './catalog/routes';
 import type { Catalog } from './catalog/use-cases';
@@ -50,6 +52,8 @@ export interface AppDeps {
   admission: Admission;
   /** Bull Board's router (mounted behind admin auth). */
   bullBoard: Router;
+  /** The operator's catalog writes (`/admin/products`, behind admin auth). */
+  productAdmin: ProductAdmin;
   /** Dependencies /readyz checks, by name (`database`, `redis`). */
   probes: Record<string, Probe>;
 }
@@ -153,6 +157,7 @@ export function createApp(
   // Operator surfaces: closed unless ADMIN_PASSWORD is set; never changed cross-site.
   app.use('/admin', requireAdmin(deps.config.admin), sameOriginWrites());
   app.use(BULL_BOARD_PATH, deps.bullBoard);
+  app.use(productAdminRoutes(deps.productAdmin));
 
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());

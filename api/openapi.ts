@@ -15,6 +15,7 @@ import {
   type SchemaComponents,
 } from './http/openapi-helpers';
 import { problemSchema } from './http/schemas';
+import { adminProductPaths } from './openapi-admin';
 import { operationsPaths } from './openapi-operations';
 import { chargeAndOrderPaths } from './openapi-charges-orders';
 
@@ -35,6 +36,10 @@ const TAGS = [
   { name: 'balance', description: "The caller's prepaid balance and its charges." },
   { name: 'orders', description: "Placing the caller's orders and following them." },
   { name: 'operations', description: 'Health, readiness, metrics and the operator board.' },
+  {
+    name: 'administration',
+    description: "The operator's catalog writes (HTTP Basic auth: ADMIN_USER / ADMIN_PASSWORD).",
+  },
 ];
 
 /** Catalog reads may serve the last known view while the database is down (see Age). */
@@ -150,6 +155,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     ...balancePaths(schemas),
     ...chargeAndOrderPaths(schemas),
     ...operationsPaths(schemas),
+    ...adminProductPaths(schemas),
   });
   // A copy: the shared building blocks (headers, responses, security lists) stay out of reach
   // of whoever changes one document.

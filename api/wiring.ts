@@ -4,6 +4,7 @@ import type { Config } from '../shared/config';
 import { createCatalogSource } from '../shared/db/catalog-source';
 import { createChargesRepository } from '../shared/db/repositories/charges';
 import { createOrdersRepository } from '../shared/db/repositories/orders';
+import { createProductAdminRepository } from '../shared/db/repositories/product-admin';
 import { createProductsRepository } from '../shared/db/repositories/products';
 import { createUsersRepository } from '../shared/db/repositories/users';
 import type { Logger } from '../shared/logger';
@@ -12,6 +13,7 @@ import {
   observeBreaker,
   observeCatalogSource,
   observePool,
+  observeProductAdmin,
   observeQueues,
 } from '../shared/metrics';
 import type { RequestQueues } from '../shared/queues';
@@ -23,6 +25,7 @@ import { breakerSettings, createDbBreaker, guarded } from '../shared/resilience/
 import { createRequestRecords } from '../shared/requests/records';
 import type { AppDeps } from './app';
 import { bullBoardRouter } from './admin/bull-board';
+import { createProductAdmin } from './admin/products/use-cases';
 import { createCatalog } from './catalog/use-cases';
 import { createChargesService } from './charges/use-cases';
 import { createOrdersService } from './orders/use-cases';
@@ -116,18 +119,26 @@ export function buildAppDeps(clients: ApiClients): AppDeps {
     limits,
     windowH: config.orderCancelWindowH,
   });
+  const catalog = createCatalog({
+    products: catalogSource.products,
+    sourceLagBoundMs: catalogSource.maxStalenessMs,
+    redis,
+    prefix: records.keyspace.shared('catalog'),
+    logger,
+    staleIfErrorS: config.catalog.staleIfErrorS,
+  });
   return {
     config,
     logger,
     metrics,
     catalogSource,
-    catalog: createCatalog({
-      products: catalogSource.products,
-      sourceLagBoundMs: catalogSource.maxStalenessMs,
-      redis,
-      prefix: records.keyspace.shared('catalog'),
-      logger,
-      staleIfErrorS: config.catalog.staleIfErrorS,
+    catalog,
+    productAdmin: createProductAdmin({
+      products: createProductAdminRepository(sequelize),
+      catalog,
+      breaker,
+      metrics: observeProductAdmin(metrics),
+      writeTimeoutMs: config.breaker.workerTimeoutMs,
     }),
     users: guarded(createUsersRepository(sequelize), breaker),
     charges,

@@ -288,6 +288,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/products": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add a product
+         * @description Inserts a product and answers it as GET /api/products/{productId} would, with its URL in Location. Unknown body fields are rejected. The process that served the write shows it at once (GET /api/products/{productId}); every other API process within 5 s.
+         */
+        post: operations["createProduct"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/products/{productId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a product's name, description or price
+         * @description Changes the fields given (at least one of name, description, price); stock is never set directly (restock it). Orders not yet processed pay the new price; the best sellers show a new name within 60 s. The process that served the write shows it at once (GET /api/products/{productId}); every other API process within 5 s.
+         */
+        patch: operations["updateProduct"];
+        trace?: never;
+    };
+    "/admin/products/{productId}/restock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add units to a product
+         * @description Adds quantity to the stock, exactly once per Idempotency-Key, beside orders taking units from the same product (no unit is lost or counted twice). Keys are scoped to this endpoint: the same key with the same product and quantity answers the first response again (Idempotent-Replayed: true); with another product or quantity it is 422. A restock that would take the stock past 2,147,483,647 is refused (400, errors[] naming body.quantity) and adds nothing. The process that served the write shows it at once (GET /api/products/{productId}); every other API process within 5 s.
+         */
+        post: operations["restockProduct"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -336,6 +396,17 @@ export interface components {
         Health: {
             /** @enum {string} */
             status: "ok";
+        };
+        /** @description A product to add to the catalog. */
+        NewProduct: {
+            /** @description 1..200 characters, not all whitespace. */
+            name: string;
+            /** @description Default empty. */
+            description?: string;
+            /** @description KRW, 0..1,000,000,000,000. */
+            price: number;
+            /** @description Units on hand at the start, 0..1,000,000,000. */
+            stock: number;
         };
         /** @description An order and where it stands. */
         Order: {
@@ -430,6 +501,15 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
+        /** @description The fields to change (at least one); the others keep their values. Stock is never set directly: restock it. */
+        ProductChanges: {
+            /** @description 1..200 characters, not all whitespace. */
+            name?: string;
+            /** @description At most 2,000 characters. */
+            description?: string;
+            /** @description KRW, 0..1,000,000,000,000. Orders not yet processed pay the new price. */
+            price?: number;
+        };
         /** @description A page of products, by ascending id. */
         ProductList: {
             items: {
@@ -450,6 +530,17 @@ export interface components {
             checks: {
                 [key: string]: "up" | "down";
             };
+        };
+        /** @description Units received for a product. */
+        Restock: {
+            /** @description Units to add, 1..1,000,000. */
+            quantity: number;
+        };
+        /** @description A restock applied. */
+        Restocked: {
+            productId: number;
+            /** @description The stock right after this restock (a replay answers the same figure). */
+            stock: number;
         };
         /** @description At most 5 products by quantity sold in PAID orders over the last 72 hours. */
         TopProducts: {
@@ -1187,6 +1278,189 @@ export interface operations {
             304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthenticated"];
             500: components["responses"]["Internal"];
+        };
+    };
+    createProduct: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewProduct"];
+            };
+        };
+        responses: {
+            /** @description The product as created. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description The product's URL: /api/products/{productId}. */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Product"];
+                };
+            };
+            /** @description VALIDATION_FAILED (with errors[]) or INVALID_JSON. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["Internal"];
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, its circuit breaker is open, or the product stayed locked by orders past the lock wait. The outcome of a write that was cut off is unknown: a restock is retried safely with the same Idempotency-Key. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateProduct: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The product id. */
+                productId: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProductChanges"];
+            };
+        };
+        responses: {
+            /** @description The product as changed. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Product"];
+                };
+            };
+            /** @description VALIDATION_FAILED (with errors[]: no field, an unknown field such as stock, a value out of range, or an id that is not a positive integer) or INVALID_JSON. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description PRODUCT_NOT_FOUND: no product has this id; nothing was written. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["Internal"];
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, its circuit breaker is open, or the product stayed locked by orders past the lock wait. The outcome of a write that was cut off is unknown: a restock is retried safely with the same Idempotency-Key. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    restockProduct: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1..255 visible ASCII characters, scoped per user and endpoint and remembered at least 24 h. The same key with the same body (as JSON, key order ignored) answers the first response again with Idempotent-Replayed: true and does nothing twice; with a different body it is 422 IDEMPOTENCY_KEY_REUSED. Missing or invalid: 400 IDEMPOTENCY_KEY_REQUIRED. */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The product id. */
+                productId: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Restock"];
+            };
+        };
+        responses: {
+            /** @description The stock right after this restock (a replay answers the first figure again). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Restocked"];
+                };
+            };
+            /** @description VALIDATION_FAILED (with errors[]: the body, the id, or a stock past the limit), INVALID_JSON, or IDEMPOTENCY_KEY_REQUIRED. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description PRODUCT_NOT_FOUND: no product has this id; nothing was written. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            500: components["responses"]["Internal"];
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, its circuit breaker is open, or the product stayed locked by orders past the lock wait. The outcome of a write that was cut off is unknown: a restock is retried safely with the same Idempotency-Key. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
 }

@@ -453,3 +453,56 @@ export function observeReconcile(
   lastRun.set(0);
   for (const kind of options.kinds) stuck.set({ kind }, 0);
 }
+
+/** The operator's catalog writes (`/admin/products`), each by how it ended. */
+export const PRODUCT_ADMIN_OPERATIONS = ['create', 'update', 'restock'] as const;
+export type ProductAdminOperation = (typeof PRODUCT_ADMIN_OPERATIONS)[number];
+
+/**
+ * How an operator's write ended: `applied` (written now), `replayed` (a restock's key used
+ * before for the same request: the first answer again), `not_found`, `refused` (the key reused
+ * for another request, or a restock past the stock limit). Input refused by validation never
+ * reaches the use-case and is counted by shop_http_request_duration_seconds alone.
+ */
+export const PRODUCT_ADMIN_OUTCOMES = ['applied', 'replayed', 'not_found', 'refused'] as const;
+export type ProductAdminOutcome = (typeof PRODUCT_ADMIN_OUTCOMES)[number];
+
+/**
+ * Product administration (API): shop_product_admin_writes_total{operation, outcome},
+ * shop_product_restocks_total (restocks applied through the API, replays not counted) and
+ * shop_product_restocked_units_total (their units). Restocks made in SQL are not seen here;
+ * `ops reconcile` counts both.
+ */
+export function observeProductAdmin(metrics: Metrics) {
+  const registers = [metrics.registry];
+  const writes = new Counter({
+    name: 'shop_product_admin_writes_total',
+    help: 'Operator writes to the catalog by operation (create, update, restock) and outcome',
+    labelNames: ['operation', 'outcome'] as const,
+    registers,
+  });
+  for (const operation of PRODUCT_ADMIN_OPERATIONS) {
+    for (const outcome of PRODUCT_ADMIN_OUTCOMES) writes.inc({ operation, outcome }, 0);
+  }
+  const restocks = new Counter({
+    name: 'shop_product_restocks_total',
+    help: 'Restocks applied through the API (once per Idempotency-Key; replays not counted)',
+    registers,
+  });
+  const units = new Counter({
+    name: 'shop_product_restocked_units_total',
+    help: 'Units added to stock by restocks applied through the API',
+    registers,
+  });
+  return {
+    write(operation: ProductAdminOperation, outcome: ProductAdminOutcome): void {
+      writes.inc({ operation, outcome });
+    },
+    restocked(quantity: number): void {
+      restocks.inc();
+      units.inc(quantity);
+    },
+  };
+}
+
+export type ProductAdminMetrics = ReturnType<typeof observeProductAdmin>;

@@ -44,6 +44,11 @@ export function createJsonCache(options: JsonCacheOptions) {
   const maxEntries = options.maxEntries ?? 10_000;
   const local = new Map<string, Entry>();
   const loading = new Map<string, Promise<CachedJson>>();
+  /**
+   * Keys written by {@link put} while a load of them was in flight: that load read the value
+   * from before the write, so its result must not replace the written one.
+   */
+  const overtaken = new Set<string>();
 
   const remember = (key: string, json: string): CachedJson => {
     local.delete(key);
@@ -66,15 +71,24 @@ export function createJsonCache(options: JsonCacheOptions) {
     return entry && entry.freshUntil > Date.now() ? entry.cached : undefined;
   }
 
-  async function load(key: string, loader: () => Promise<unknown>): Promise<CachedJson> {
-    const shared = await redis.get(keyPrefix + key).catch(() => null);
-    if (shared !== null) return remember(key, shared);
+  async function load(
+    key: string,
+    loader: () => Promise<unknown>,
+    useShared: boolean,
+  ): Promise<CachedJson> {
+    const shared = useShared ? await redis.get(keyPrefix + key).catch(() => null) : null;
+    const written = () => (overtaken.delete(key) ? fresh(key) : undefined);
+    if (shared !== null) return written() ?? remember(key, shared);
     try {
       const value = await loader();
+      const held = written();
+      if (held !== undefined) return held;
       const json = value === null ? MISSING : JSON.stringify(value);
       redis.set(keyPrefix + key, json, 'PX', redisTtlMs).catch(() => undefined);
       return remember(key, json);
     } catch (error) {
+      const held = written();
+      if (held !== undefined) return held;
       const stale = local.get(key);
       const ageMs = stale ? Date.now() - stale.loadedAt : Infinity;
       if (stale && ageMs <= staleIfErrorMs) {
@@ -85,13 +99,21 @@ export function createJsonCache(options: JsonCacheOptions) {
   }
 
   return {
-    /** The JSON for `key` (or {@link MISSING}), and its age if served stale. */
-    get(key: string, loader: () => Promise<unknown>): Promise<CachedJson> | CachedJson {
+    /**
+     * The JSON for `key` (or {@link MISSING}), and its age if served stale. With `useShared`
+     * false a miss skips the Redis copy (it may predate a change this process made) and
+     * loads, then replaces that copy.
+     */
+    get(
+      key: string,
+      loader: () => Promise<unknown>,
+      useShared = true,
+    ): Promise<CachedJson> | CachedJson {
       const held = fresh(key);
       if (held !== undefined) return held;
       let pending = loading.get(key);
       if (!pending) {
-        pending = load(key, loader).finally(() => {
+        pending = load(key, loader, useShared).finally(() => {
           loading.delete(key);
         });
         loading.set(key, pending);
@@ -101,6 +123,16 @@ export function createJsonCache(options: JsonCacheOptions) {
 
     /** The JSON for `key` if this process holds it fresh (MISSING included); never loads. */
     peek: (key: string): string | undefined => fresh(key)?.json,
+
+    /**
+     * Holds `json` as `key`'s value here and in Redis, as a load would have: for a value this
+     * process has just written to the database and read back from it.
+     */
+    async put(key: string, json: string): Promise<void> {
+      if (loading.has(key)) overtaken.add(key);
+      remember(key, json);
+      await redis.set(keyPrefix + key, json, 'PX', redisTtlMs).catch(() => undefined);
+    },
 
     /** Drops keys here and in Redis (other processes drop theirs through their own feed). */
     async evict(keys: string[]): Promise<void> {

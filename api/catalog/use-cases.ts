@@ -4,7 +4,7 @@ import {
   topSellersKey,
   type TopProducts,
 } from '../../shared/catalog/top-sellers';
-import type { ProductsRepository } from '../../shared/db/repositories/products';
+import type { ProductDetail, ProductsRepository } from '../../shared/db/repositories/products';
 import { AppError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { startChangeFeed } from './change-feed';
@@ -29,6 +29,20 @@ export function cacheTtls(sourceLagBoundMs: number): { localTtlMs: number; redis
   const localTtlMs = Math.round((total * 4) / 9);
   return { localTtlMs, redisTtlMs: total - localTtlMs };
 }
+
+/** A product as `GET /api/products/:productId` answers it. */
+export function productView(product: ProductDetail) {
+  return {
+    id: product.id,
+    name: product.name,
+    description: product.description,
+    price: product.price,
+    stock: product.stock,
+    updatedAt: product.updatedAt.toISOString(),
+  };
+}
+
+export type ProductView = ReturnType<typeof productView>;
 
 export interface CatalogDeps {
   /** The catalog's reads: the primary's, or a catalog source's that may read a replica. */
@@ -73,6 +87,8 @@ export function createCatalog(deps: CatalogDeps) {
     },
     logger,
   });
+  /** Until then list pages skip the shared Redis copies, which may predate this process's write. */
+  let listsFromSourceUntil = 0;
 
   let top: { json: string; at: number } | undefined;
   let topLoading: Promise<string> | undefined;
@@ -88,28 +104,23 @@ export function createCatalog(deps: CatalogDeps) {
 
   return {
     list(afterId: number, limit: number): Promise<CachedJson> | CachedJson {
-      return cache.get(`list:${afterId}:${limit}`, async () => {
-        // One extra row tells whether another page exists without a COUNT.
-        const rows = await products.listAfter(afterId, limit + 1);
-        const items = rows.slice(0, limit);
-        const last = items.at(-1);
-        return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
-      });
+      return cache.get(
+        `list:${afterId}:${limit}`,
+        async () => {
+          // One extra row tells whether another page exists without a COUNT.
+          const rows = await products.listAfter(afterId, limit + 1);
+          const items = rows.slice(0, limit);
+          const last = items.at(-1);
+          return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+        },
+        Date.now() >= listsFromSourceUntil,
+      );
     },
 
     async get(id: number): Promise<CachedJson> {
       const cached = await cache.get(`product:${id}`, async () => {
         const product = await products.findById(id);
-        return product
-          ? {
-              id: product.id,
-              name: product.name,
-              description: product.description,
-              price: product.price,
-              stock: product.stock,
-              updatedAt: product.updatedAt.toISOString(),
-            }
-          : null;
+        return product ? productView(product) : null;
       });
       if (cached.json === MISSING) {
         throw new AppError('PRODUCT_NOT_FOUND', { detail: `No product ${id}` });
@@ -134,6 +145,24 @@ export function createCatalog(deps: CatalogDeps) {
           topLoading = undefined;
         });
       return topLoading;
+    },
+
+    /**
+     * A product this process has just written (an operator's create, change or restock), as
+     * read back from the primary: this process shows it at once — its detail here and in
+     * Redis, its list pages reloaded from the database for as long as a shared copy may
+     * predate it. Other processes' change feeds drop their copies within about a second. A
+     * rename also drops the best sellers' copies, which carry product names. Never fails:
+     * Redis being down only leaves the shared copies to expire.
+     */
+    async changed(product: ProductView, renamed: boolean): Promise<void> {
+      listsFromSourceUntil = Date.now() + cacheTtls(sourceLagBoundMs).redisTtlMs;
+      cache.evictLocal('list:');
+      await cache.put(`product:${product.id}`, JSON.stringify(product));
+      if (renamed) {
+        top = undefined;
+        await redis.del(topSellersKey(prefix)).catch(() => undefined);
+      }
     },
 
     stop(): void {

@@ -177,7 +177,7 @@ const BAD_CONTENT_TYPES = [
 const BAD_ENCODINGS = ['gzip', 'deflate', 'br', 'compress', 'x-evil'];
 
 /** Bodies the contract rejects, with otherwise valid content (validity is checked by `isValid`). */
-function invalidBodies(
+export function invalidBodies(
   values: fc.Arbitrary<string>,
   valid: fc.Arbitrary<string>,
   isValid: (value: unknown) => boolean,
