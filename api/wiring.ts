@@ -66,16 +66,19 @@ async function backlog(
 export function buildAppDeps(clients: ApiClients): AppDeps {
   const { config, logger, sequelize, redis, queues } = clients;
   const records = createRequestRecords(redis, config.redis);
+  const metrics = createMetrics('api');
   const replicaAck = {
     replicas: config.redis.minReplicasAck,
     timeoutMs: config.redis.replicaAckTimeoutMs,
+    onUnacknowledged: () => {
+      metrics.replicaAckFailures.inc();
+    },
   };
   const breaker = createDbBreaker(
     'api-db',
     breakerSettings(config.breaker, config.breaker.apiTimeoutMs),
     logger,
   );
-  const metrics = createMetrics('api');
   for (const queue of [ORDERS_QUEUE, CHARGES_QUEUE]) metrics.backlogRequests.set({ queue }, 0);
   observeBreaker(metrics, 'api-db', breaker);
   observePool(metrics, sequelize, config.database.poolMax);
