@@ -173,7 +173,11 @@ export function scenarioSpecs(short: boolean): ScenarioSpec[] {
       faultMs: 0,
       // Three users per partition: every master's partitions get orders.
       users: 48,
-      drainMs: short ? 15_000 : 60_000,
+      // Submits as fast as 32 clients can: a backlog builds, as in a flash sale, and an order
+      // is only at risk while its job waits (one a worker took is applied from its payload).
+      ratePerSecond: 0,
+      maxInFlight: 32,
+      drainMs: short ? 30_000 : 60_000,
       lossMeasured: acks === 0,
     })),
   ];
