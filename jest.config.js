@@ -39,6 +39,8 @@ module.exports = {
       ...common,
       displayName: 'single',
       testMatch: ['**/*.test.ts'],
+      // test/cluster/ needs the cluster project's Redis Cluster.
+      testPathIgnorePatterns: ['/node_modules/', '/test/cluster/'],
       globalSetup: '<rootDir>/test/harness/global-setup.ts',
     },
     {

@@ -71,10 +71,14 @@ async function backlog(
 export function buildAppDeps(clients: ApiClients): AppDeps {
   const { config, logger, sequelize, redis, queues } = clients;
   const records = createRequestRecords(redis, config.redis);
+  const metrics = createMetrics('api');
   const limits = {
     replicaAck: {
       replicas: config.redis.minReplicasAck,
       timeoutMs: config.redis.replicaAckTimeoutMs,
+      onUnacknowledged: () => {
+        metrics.replicaAckFailures.inc();
+      },
     },
     rate: { perWindow: config.rateLimitPerMinute, windowMs: 60_000 },
   };
@@ -83,7 +87,6 @@ export function buildAppDeps(clients: ApiClients): AppDeps {
     breakerSettings(config.breaker, config.breaker.apiTimeoutMs),
     logger,
   );
-  const metrics = createMetrics('api');
   for (const queue of [ORDERS_QUEUE, CHARGES_QUEUE, CANCELLATIONS_QUEUE]) {
     metrics.backlogRequests.set({ queue }, 0);
   }

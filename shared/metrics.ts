@@ -47,6 +47,13 @@ export function createMetrics(service: 'api' | 'workers') {
       labelNames: ['queue'] as const,
       registers,
     }),
+    replicaAckFailures: new Counter({
+      name: 'shop_redis_replica_ack_failures_total',
+      help:
+        'Accept batches answered 503 because fewer than REDIS_MIN_REPLICAS_ACK Redis replicas ' +
+        'acknowledged their writes in REDIS_REPLICA_ACK_TIMEOUT_MS (API; 0 without the setting)',
+      registers,
+    }),
     backlogRequests: new Gauge({
       name: 'shop_queue_backlog_requests',
       help:

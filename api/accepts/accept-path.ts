@@ -45,6 +45,8 @@ export interface JobSink<J> {
 export interface ReplicaAck {
   replicas: number;
   timeoutMs: number;
+  /** Called each time too few replicas acknowledged (a metric). */
+  onUnacknowledged?: () => void;
 }
 
 /** What an accept waits for, and what it is counted against. */
@@ -166,6 +168,7 @@ export function createAcceptPath<J>(
     const part = records.forUser(userId);
     const acked = await waitForReplicas(records.redis, part.base, ack.replicas, ack.timeoutMs);
     if (acked < ack.replicas) {
+      ack.onUnacknowledged?.();
       throw serviceUnavailable(
         `Redis replicas did not acknowledge the accept in ${ack.timeoutMs} ms; retry with the same Idempotency-Key`,
       );

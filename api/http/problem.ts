@@ -74,7 +74,14 @@ export function problemFor(
         : undefined;
   if (known) {
     if (known.httpStatus >= 500) {
-      logger.warn('request failed', { code: known.code, path: where.path, detail: known.detail });
+      // The underlying error's message says which dependency failed and how (timeout, refused).
+      const cause = known.cause instanceof Error ? { cause: known.cause.message } : {};
+      logger.warn('request failed', {
+        code: known.code,
+        path: where.path,
+        detail: known.detail,
+        ...cause,
+      });
     }
     return known;
   }

@@ -11,6 +11,7 @@ import { resultsDir } from '../../test/harness/paths';
 import { freePort } from '../../test/harness/ports';
 import { runBuilt } from '../../test/harness/process';
 import { SystemUnderTest } from '../../test/harness/system';
+import { clusterBench } from './cluster';
 import { cannon, watchMemory, type Throughput } from './measure';
 import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './options';
 import { rawSqlLoop, type RawSqlResult } from './raw-sql';
@@ -309,7 +310,7 @@ try {
   );
   process.exit(2);
 }
-main(options).catch((error: unknown) => {
+(options.cluster ? clusterBench(options) : main(options)).catch((error: unknown) => {
   console.error(error);
   process.exit(1);
 });

@@ -10,6 +10,11 @@ export interface BenchOptions {
   /** Orders queued for each drain (`--orders`, default 4,000). */
   orders: number;
   /**
+   * `--cluster`: instead of the baselines, order accepts on a single Redis against a 6-node
+   * Redis Cluster, with and without REDIS_MIN_REPLICAS_ACK (`load/bench/cluster.ts`).
+   */
+  cluster: boolean;
+  /**
    * The MariaDB server the bench creates its two databases on (`BENCH_DATABASE_SERVER`, default
    * `mysql://root@127.0.0.1:3306/`; the path is ignored).
    */
@@ -31,11 +36,13 @@ export interface BenchInputs {
   env: Record<string, string | undefined>;
 }
 
-export const BENCH_USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--orders N]
+export const BENCH_USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--orders N] [--cluster]
 
   --duration S      seconds of each autocannon run (default 10)
   --connections N   concurrent connections of each run (default 100)
   --orders N        orders queued for each drain (default 4000)
+  --cluster         order accepts on a single Redis and on a 6-node Redis Cluster (with and
+                    without REDIS_MIN_REPLICAS_ACK=1) instead of the baselines
 
 Environment: BENCH_DATABASE_SERVER, BENCH_REDIS_URL; every other variable is passed on to the
 system's processes (e.g. ORDERS_IN_FLIGHT=64).`;
@@ -75,6 +82,7 @@ export function parseBenchOptions(inputs: BenchInputs): Readonly<BenchOptions> {
       duration: { type: 'string' },
       connections: { type: 'string' },
       orders: { type: 'string' },
+      cluster: { type: 'boolean' },
     },
   });
   const parsed = schema.safeParse({
@@ -94,5 +102,9 @@ export function parseBenchOptions(inputs: BenchInputs): Readonly<BenchOptions> {
   const systemEnv = Object.fromEntries(
     Object.entries(inputs.env).filter((entry): entry is [string, string] => entry[1] !== undefined),
   );
-  return Object.freeze({ ...parsed.data, systemEnv: Object.freeze(systemEnv) });
+  return Object.freeze({
+    ...parsed.data,
+    cluster: values.cluster === true,
+    systemEnv: Object.freeze(systemEnv),
+  });
 }

@@ -88,15 +88,22 @@ export function createQueues(
   logger: Logger,
 ): RequestQueues {
   const defaultJobOptions = requestJobOptions(retry);
+  // No version check: BullMQ asks each queue's connection for INFO once, at construction, and
+  // keeps the outcome for the queue's lifetime. On the API's fail-fast connection an INFO that
+  // timed out (a busy host at start-up, 33 queues with 16 partitions) left that partition's
+  // queue failing every add until a restart: every accept of its users a 503. The version is
+  // a deployment requirement (README: Redis ≥ 6.2), and producers use no version-dependent
+  // command.
+  const common = { connection, skipVersionCheck: true };
   const charges = partitionedQueue<ChargeJob>(
     CHARGES_QUEUE,
     source,
-    (prefix) => new Queue(CHARGES_QUEUE, { connection, prefix, defaultJobOptions }),
+    (prefix) => new Queue(CHARGES_QUEUE, { ...common, prefix, defaultJobOptions }),
   );
   const orders = partitionedQueue<OrderJob>(
     ORDERS_QUEUE,
     source,
-    (prefix) => new Queue(ORDERS_QUEUE, { connection, prefix, defaultJobOptions }),
+    (prefix) => new Queue(ORDERS_QUEUE, { ...common, prefix, defaultJobOptions }),
   );
   const cancellations = partitionedQueue<CancellationJob>(
     CANCELLATIONS_QUEUE,
@@ -104,7 +111,7 @@ export function createQueues(
     (prefix) => new Queue(CANCELLATIONS_QUEUE, { connection, prefix, defaultJobOptions }),
   );
   const events = new Queue<EventJob>(EVENTS_QUEUE, {
-    connection,
+    ...common,
     prefix: layoutOf(source).current.shared('events'),
     defaultJobOptions: eventJobOptions(),
   });

@@ -83,6 +83,20 @@ const COLUMNS: Column[] = [
   { title: 'recovery', cell: recoveryCell },
 ];
 
+/** A killed cluster master's timeline, from the kill. */
+function failoverCell(result: ScenarioResult): string {
+  const f = result.failover;
+  if (!f) return '—';
+  const at = (value: number | null) => (value === null ? 'never' : ms(value));
+  return (
+    `replica promoted ${ms(f.promotedMs)}, killed node back in sync ${ms(f.replicaOnlineMs)}; ` +
+    `first 202 ${at(f.firstAcceptMs)}, on the killed master's partitions ` +
+    `${at(f.firstAcceptOnKilledMasterMs)}; lost ${f.lost} (${f.lostOnKilledMaster} there, ` +
+    `${f.lostButApplied} of them applied all the same, ` +
+    `${f.acceptedOnKilledMasterInLastSecond} accepted there in the second before the kill)`
+  );
+}
+
 /** A plain-text table for the terminal. */
 export function summaryTable(results: ScenarioResult[]): string {
   const rows = [COLUMNS.map((c) => c.title), ...results.map((r) => COLUMNS.map((c) => c.cell(r)))];
@@ -102,6 +116,7 @@ export function summaryTable(results: ScenarioResult[]): string {
     if (index === 0) continue;
     lines.push(`    fail fast: ${row[narrow] ?? ''}`, `    recovery:  ${row[narrow + 1] ?? ''}`);
     const result = results[index - 1];
+    if (result?.failover) lines.push(`    failover:  ${failoverCell(result)}`);
     for (const failure of result?.failures ?? []) lines.push(`    ✗ ${failure}`);
   }
   return lines.join('\n');
@@ -136,6 +151,12 @@ function markdown(report: ChaosReport): string {
         .join(', ')}`,
     );
     out.push(`- orders: ${JSON.stringify(r.orders)}`);
+    if (r.failover) {
+      out.push(
+        `- failover: ${failoverCell(r)}`,
+        `- failover figures: ${JSON.stringify(r.failover)}`,
+      );
+    }
     out.push(`- database rows: ${JSON.stringify(r.dbStatusCounts)}`);
     out.push(`- answers by status: ${JSON.stringify(r.answers)}`);
     if (r.invariants && r.invariants.examples.length > 0) {

@@ -5,10 +5,12 @@ import type { ProductRow } from '../harness/database';
 import type { CutMode } from '../harness/fault-proxy';
 import { DedicatedMariaDb } from '../harness/mariadb';
 import { DedicatedRedis } from '../harness/redis';
+import { RedisCluster } from '../harness/redis-cluster';
 import { SystemUnderTest } from '../harness/system';
 import { Clients } from './clients';
 import { ChaosRows } from './rows';
 import type { ScenarioSpec } from './scenarios';
+import { failoverFigures, type FailoverTimeline } from './failover';
 import { verify, type FaultWindow, type ScenarioResult } from './verify';
 
 /** Share of the orders their clients cancel (half before processing, half once PAID). */
@@ -73,6 +75,9 @@ export async function runScenario(
     lockMs: spec.lockMs,
     ...(spec.fault.kind === 'cut' ? { cutMode: options.cutMode ?? spec.fault.mode } : {}),
     ...(spec.fault.kind === 'redis-restart' ? { appendfsync: spec.fault.appendfsync } : {}),
+    ...(spec.fault.kind === 'redis-master-kill'
+      ? { redisMinReplicasAck: spec.fault.acks, queuePartitions: CLUSTER_PARTITIONS }
+      : {}),
   };
   let system: SystemUnderTest | undefined;
   try {
@@ -97,15 +102,25 @@ export async function runScenario(
       const owned = mariadb;
       cleanup.push(() => owned.destroy());
     }
+    let cluster: RedisCluster | undefined;
+    if (spec.fault.kind === 'redis-master-kill') {
+      cluster = await RedisCluster.start({ masters: 3, replicasPerMaster: 1 });
+      const owned = cluster;
+      cleanup.push(() => owned.stop());
+    }
     system = await SystemUnderTest.create({
       // A server killed for real is the scenario's own; the shared one only through its proxy.
       mysqlUrl: mariadb?.url() ?? options.mysqlUrl,
       database: `shop_chaos_${id}`,
       redisUrl: dedicated?.url ?? options.redisUrl,
+      ...(cluster ? { redisClusterNodes: cluster.seeds } : {}),
       redisPrefix: `shopchaos-${id}`,
       jwtSecret: CHAOS_JWT_SECRET,
-      // A dedicated Redis is killed for real; the shared one only through its proxy.
-      proxies: { database: mariadb === undefined, redis: dedicated === undefined },
+      // A dedicated Redis or cluster is killed for real; the shared one only through its proxy.
+      proxies: {
+        database: mariadb === undefined,
+        redis: dedicated === undefined && cluster === undefined,
+      },
       workers: spec.workers,
       env: {
         NODE_ENV: 'development',
@@ -114,6 +129,12 @@ export async function runScenario(
         JOB_ATTEMPTS: String(spec.jobAttempts),
         JOB_BACKOFF_MS: String(spec.jobBackoffMs),
         SHUTDOWN_TIMEOUT_MS: '5000',
+        ...(spec.fault.kind === 'redis-master-kill'
+          ? {
+              QUEUE_PARTITIONS: String(CLUSTER_PARTITIONS),
+              REDIS_MIN_REPLICAS_ACK: String(spec.fault.acks),
+            }
+          : {}),
         ...options.extraEnv,
       },
       keep: options.keep,
@@ -162,7 +183,12 @@ export async function runScenario(
     clients.start();
     await sleep(spec.warmMs);
     phase = 'fault';
-    const fault = await applyFault(spec, options.cutMode, { system, dedicated, mariadb }, log);
+    const fault = await applyFault(
+      spec,
+      options.cutMode,
+      { system, dedicated, mariadb, cluster },
+      log,
+    );
     phase = 'after the fault';
     await sleep(spec.afterMs);
     phase = 'finishing submits';
@@ -174,7 +200,7 @@ export async function runScenario(
     // Quiescent before checking: nothing may change the rows reconcile reads.
     await system.stop();
     log('verifying');
-    return await verify({
+    const verdict = await verify({
       spec,
       clients,
       db: new ChaosRows(system.database),
@@ -184,6 +210,21 @@ export async function runScenario(
       problems: system.problems(),
       unexpectedExits: system.unexpectedExits,
     });
+    if (!fault.failover) return verdict;
+    const lostIds = clients.orders
+      .filter((o) => o.id !== undefined && o.resolvedAt === undefined)
+      .map((o) => o.id ?? '');
+    const applied = new Set((await new ChaosRows(system.database).orders(lostIds)).keys());
+    return {
+      ...verdict,
+      failover: failoverFigures(
+        fault.failover,
+        clients,
+        `shopchaos-${id}`,
+        CLUSTER_PARTITIONS,
+        applied,
+      ),
+    };
   } catch (error) {
     log(`error: ${error instanceof Error ? error.message : String(error)}`);
     return failedResult(spec, settings, startedAt, error, system);
@@ -196,10 +237,14 @@ export async function runScenario(
   }
 }
 
+/** Partitions on the scenario's own Redis Cluster: the default there. */
+const CLUSTER_PARTITIONS = 16;
+
 interface Targets {
   system: SystemUnderTest;
   dedicated: DedicatedRedis | undefined;
   mariadb: DedicatedMariaDb | undefined;
+  cluster: RedisCluster | undefined;
 }
 
 async function applyFault(
@@ -207,9 +252,21 @@ async function applyFault(
   cutMode: CutMode | undefined,
   targets: Targets,
   log: (line: string) => void,
-): Promise<FaultWindow> {
+): Promise<FaultWindow & { failover?: FailoverTimeline }> {
   const startedAt = Date.now();
   const { fault } = spec;
+  if (fault.kind === 'redis-master-kill') {
+    const cluster = targets.cluster;
+    if (!cluster) throw new Error('no Redis Cluster');
+    const timeline = await killMaster(cluster, fault.replicaStallMs, log);
+    return {
+      startedAt,
+      endedAt: timeline.replicaOnlineAt,
+      cutAt: timeline.killedAt,
+      restoreAt: timeline.replicaOnlineAt,
+      failover: timeline,
+    };
+  }
   if (fault.kind === 'worker-kill') {
     const replacements: Promise<void>[] = [];
     let kills = 0;
@@ -258,6 +315,67 @@ async function applyFault(
   return { startedAt, endedAt: restoreAt, cutAt, restoreAt };
 }
 
+/**
+ * Stops the replica of the master that serves slot 0 and drops its replication link for
+ * `stallMs` (SIGSTOP, CLIENT KILL TYPE replica), SIGKILLs that master and resumes the replica
+ * at once; waits until the replica serves those slots, starts
+ * the killed node again (it rejoins as the new master's replica), and waits until that
+ * replica is in sync: the cluster back at full strength.
+ */
+async function killMaster(
+  cluster: RedisCluster,
+  stallMs: number,
+  log: (line: string) => void,
+): Promise<FailoverTimeline> {
+  const before = await cluster.topology();
+  const victim = before.find((n) => n.role === 'master' && n.slots.some(([a]) => a === 0));
+  if (!victim) throw new Error('no master serves slot 0');
+  const replica = before.find((n) => n.role === 'slave' && n.master === victim.id);
+  if (!replica) throw new Error(`master ${victim.port} has no replica`);
+  if (stallMs > 0) {
+    // Stopped, the replica cannot reconnect; its link dropped, it gets nothing more. (A stop
+    // alone would not do: the kernel keeps receiving the stream for it meanwhile.)
+    cluster.pause(replica.port, true);
+    await cluster.on(victim.port, 'CLIENT', 'KILL', 'TYPE', 'replica');
+    log(`replica ${replica.port} of master ${victim.port} stopped and cut off for ${stallMs} ms`);
+    await sleep(stallMs);
+  }
+  await cluster.kill(victim.port);
+  const killedAt = Date.now();
+  if (stallMs > 0) cluster.pause(replica.port, false);
+  log(`master ${victim.port} (slots ${JSON.stringify(victim.slots)}) SIGKILLed`);
+  await cluster.waitUntilHealthy(3, 0, 30_000);
+  const promotedAt = Date.now();
+  const promoted = (await cluster.topology()).find(
+    (n) => n.role === 'master' && n.slots.some(([a]) => a === 0),
+  );
+  if (!promoted) throw new Error('no master serves slot 0 after the failover');
+  log(
+    `replica ${promoted.port} promoted after ${promotedAt - killedAt} ms; restarting ${victim.port}`,
+  );
+  await cluster.restart(victim.port);
+  const restartedAt = Date.now();
+  for (let i = 0; ; i++) {
+    const info = await cluster.on<string>(promoted.port, 'INFO', 'replication').catch(() => '');
+    if (/slave\d+:.*state=online/.test(info)) break;
+    if (i > 300) throw new Error(`node ${victim.port} did not come back as a replica`);
+    await sleep(100);
+  }
+  const replicaOnlineAt = Date.now();
+  log(
+    `node ${victim.port} is ${promoted.port}'s replica again after ${replicaOnlineAt - killedAt} ms`,
+  );
+  return {
+    killedPort: victim.port,
+    promotedPort: promoted.port,
+    slots: victim.slots,
+    killedAt,
+    promotedAt,
+    restartedAt,
+    replicaOnlineAt,
+  };
+}
+
 function failedResult(
   spec: ScenarioSpec,
   settings: ScenarioResult['settings'],
@@ -292,6 +410,7 @@ function failedResult(
     },
     invariants: null,
     fault: { cutAt: null, restoreAt: null, kills: null, restartMs: null },
+    failover: null,
     failFast: null,
     recovery: null,
     dbStatusCounts: {},

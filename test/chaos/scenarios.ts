@@ -8,7 +8,17 @@ export type Fault =
   | { kind: 'cut'; target: 'db' | 'redis'; mode: CutMode }
   | { kind: 'redis-restart'; appendfsync: AppendFsync }
   /** The scenario's own mariadbd SIGKILLed, started again over its data after `faultMs`. */
-  | { kind: 'db-crash' };
+  | { kind: 'db-crash' }
+  /**
+   * On a Redis Cluster of the scenario's own (3 masters, 3 replicas, 16 partitions): a master
+   * SIGKILLed; once its replica is promoted, the killed node is started again (as a supervisor
+   * would) and rejoins as the new master's replica. `acks`: REDIS_MIN_REPLICAS_ACK.
+   * `replicaStallMs`: before the kill, the master's replica is stopped (SIGSTOP) and its
+   * replication link dropped for that long, and it is resumed just after the kill —
+   * replication behind when the master dies, which is what acknowledgements are for; 0: the
+   * kill alone.
+   */
+  | { kind: 'redis-master-kill'; acks: number; replicaStallMs: number };
 
 export const SCENARIO_NAMES = [
   'worker-kill',
@@ -17,6 +27,8 @@ export const SCENARIO_NAMES = [
   'redis-outage',
   'redis-restart',
   'db-crash',
+  'redis-failover',
+  'redis-failover-no-acks',
 ] as const;
 
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -41,6 +53,8 @@ export interface ScenarioSpec {
   jobBackoffMs: number;
   /** ON_HOLD fails the scenario: a database outage must be waited out, not handed to operators. */
   onHoldFails: boolean;
+  /** Lost orders are measured, not a failure (a Redis master killed without replica acks). */
+  lossMeasured?: boolean;
 }
 
 interface Timing {
@@ -73,6 +87,9 @@ const SHORT: Timing = {
   jobAttempts: 3,
   jobBackoffMs: 300,
 };
+
+/** How long a killed master's replica lags behind before the kill (see the fault). */
+const REPLICA_STALL_MS = 1_000;
 
 /** The chaos scenarios; `short` is the test suite's small, fast version of each. */
 export function scenarioSpecs(short: boolean): ScenarioSpec[] {
@@ -145,6 +162,26 @@ export function scenarioSpecs(short: boolean): ScenarioSpec[] {
       // Like an outage: workers must wait it out, not spend attempts on it.
       onHoldFails: true,
     },
+    ...([1, 0] as const).map((acks) => ({
+      ...base,
+      name: acks === 1 ? 'redis-failover' : 'redis-failover-no-acks',
+      title:
+        `Redis Cluster master SIGKILLed ${seconds(REPLICA_STALL_MS)} after its replica's link dropped, ` +
+        `replica promoted, killed node back as its replica; REDIS_MIN_REPLICAS_ACK=${acks}`,
+      fault: { kind: 'redis-master-kill', acks, replicaStallMs: REPLICA_STALL_MS } as const,
+      // The fault phase lasts until the cluster has all its replicas again.
+      faultMs: 0,
+      // Three users per partition: every master's partitions get orders.
+      users: 48,
+      // Submits as fast as 32 clients can: a backlog builds, as in a flash sale, and an order
+      // is only at risk while its job waits (one a worker took is applied from its payload).
+      ratePerSecond: 0,
+      maxInFlight: 32,
+      // Lost orders never become final, so without acknowledgements the drain lasts to its
+      // end: long enough for the backlog, no longer.
+      drainMs: acks === 1 ? (short ? 30_000 : 60_000) : short ? 12_000 : 30_000,
+      lossMeasured: acks === 0,
+    })),
   ];
 }
 

@@ -1,25 +1,25 @@
-import { randomBytes } from 'node:crypto';
-import { QueueKeys } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { topSellersKey, refreshTopSellers } from '../../shared/catalog/top-sellers';
 import { loadConfig } from '../../shared/config';
-import { createLogger } from '../../shared/logger';
-import { createQueues } from '../../shared/queues';
-import { CHARGES_QUEUE } from '../../shared/queues/charges';
-import { EVENTS_QUEUE } from '../../shared/queues/events';
-import { ORDERS_QUEUE, orderJobId, type OrderJob } from '../../shared/queues/orders';
-import { createRedis } from '../../shared/redis';
-import { createRequestRecords } from '../../shared/requests/records';
-import { testRedisUrl } from '../harness/env';
-import { singleLayout } from '../harness/queues';
+import { createKeyspace, partitionTag, SLOTS } from '../../shared/keyspace';
+import { findKeys } from '../harness/keys';
+import {
+  fund,
+  insertProduct,
+  submitOrder,
+  usePipelineWorld,
+  waitForFinal,
+} from '../harness/pipeline';
+import { request } from '../harness/http';
 import { crc16, keySlot } from './support';
 
 /**
- * Redis Cluster readiness: a multi-key command or script (BullMQ's Lua scripts, our idempotency
- * reservation) only runs when all its keys are in one hash slot. A hash-tagged REDIS_PREFIX
- * such as `{shop}` puts every key this system writes in the slot of `shop`.
+ * Redis Cluster readiness of the key layout (`shared/keyspace.ts`): a script or a BullMQ
+ * command only runs on a cluster when all its keys are in one slot, and a cluster only adds
+ * throughput when the keys spread over its masters. So each partition's queues and request
+ * records share a hash tag of their own, tags chosen so that the partitions spread evenly over
+ * the slot space, and concerns shared by every user (catalog, events, reconcile) have tags of
+ * their own. No key is written outside a tag the design chose.
  */
-describe('A hash-tagged REDIS_PREFIX for Redis Cluster', () => {
+describe('The key layout for a Redis Cluster', () => {
   test('the slot function matches the Redis Cluster specification', () => {
     expect(crc16('123456789')).toBe(0x31c3);
     expect(keySlot('foo')).toBe(12182);
@@ -28,80 +28,87 @@ describe('A hash-tagged REDIS_PREFIX for Redis Cluster', () => {
     expect(keySlot('foo{}{bar}')).toBe(crc16('foo{}{bar}') % 16384);
   });
 
-  test('When REDIS_PREFIX is {shop}, then the configuration accepts it', () => {
-    expect(loadConfig({ REDIS_PREFIX: '{shop}' }).redis.prefix).toBe('{shop}');
-  });
-
-  test('When the prefix is {shop}, then queue, status, idempotency and catalog keys share a slot', () => {
-    const prefix = '{shop}';
-    const keys = [
-      ...[CHARGES_QUEUE, ORDERS_QUEUE, EVENTS_QUEUE].flatMap((queue) =>
-        Object.values(new QueueKeys(prefix).getKeys(queue)),
-      ),
-      `${prefix}:status:order:0195f0c2-0000-7000-8000-000000000000`,
-      `${prefix}:idem:order:42:${'a'.repeat(64)}`,
-      `${prefix}:catalog:product:1`,
-      topSellersKey(prefix),
-    ];
-    expect(new Set(keys.map(keySlot))).toEqual(new Set([keySlot('shop')]));
-    // Without the tag, one queue's own keys are already spread over several slots.
-    const untagged = Object.values(new QueueKeys('shop').getKeys(ORDERS_QUEUE)).map(keySlot);
-    expect(new Set(untagged).size).toBeGreaterThan(1);
-  });
-
-  describe('against the real Redis', () => {
-    const tag = `deploy-${randomBytes(4).toString('hex')}`;
-    const prefix = `{${tag}}`;
-    const logger = createLogger({ level: 'error', service: 'test' });
-    let redis: Redis;
-
-    beforeAll(() => {
-      redis = createRedis(testRedisUrl(), 'worker', logger);
-    });
-
-    afterAll(async () => {
-      const keys = await redis.keys(`*${tag}*`);
-      if (keys.length > 0) await redis.del(...keys);
-      await redis.quit();
-    });
-
-    test('When an order is accepted, queued and the ranking refreshed, then every key written carries the tag', async () => {
-      const queues = createQueues(
-        redis,
-        singleLayout(prefix),
-        { attempts: 1, backoffMs: 1_000 },
-        logger,
-      );
-      const records = createRequestRecords(redis, singleLayout(prefix));
-      const orderId = '0195f0c2-0000-7000-8000-000000000001';
-      try {
-        await records.reserveMany([
-          {
-            kind: 'order',
-            userId: 42,
-            key: 'key-1',
-            fingerprint: 'fingerprint',
-            id: orderId,
-            acceptedAt: new Date().toISOString(),
-            pendingView: { status: 'PENDING' },
-          },
-        ]);
-        const job: OrderJob = {
-          orderId,
-          userId: 42,
-          items: [{ productId: 1, quantity: 1 }],
-          idempotencyKey: 'key-1',
-          acceptedAt: new Date().toISOString(),
-        };
-        await queues.orders.forUser(42).add('order', job, { jobId: orderJobId(orderId) });
-        await refreshTopSellers(redis, prefix, { topSellers: () => Promise.resolve([]) }, 30_000);
-      } finally {
-        await queues.close();
+  test.each([1, 3, 16, 64, 256])(
+    'When there are %i partitions, then partition p lies in the p-th equal share of the slots',
+    (count) => {
+      for (let p = 0; p < count; p++) {
+        const slot = keySlot(`{${partitionTag(p, count)}}`);
+        expect(slot).toBeGreaterThanOrEqual(Math.floor((p * SLOTS) / count));
+        expect(slot).toBeLessThan(Math.floor(((p + 1) * SLOTS) / count));
       }
-      const written = await redis.keys(`*${tag}*`);
-      expect(written.length).toBeGreaterThan(3);
-      for (const key of written) expect(key.startsWith(`${prefix}:`)).toBe(true);
-      expect(new Set(written.map(keySlot)).size).toBe(1);
+    },
+  );
+
+  test('When 16 partitions run on 3 masters with equal slot ranges, then each master serves 5 or 6 of them', () => {
+    const keyspace = createKeyspace('shop', 16, true);
+    const masterOf = (slot: number) => Math.floor((slot * 3) / SLOTS);
+    const perMaster = [0, 0, 0];
+    for (const p of keyspace.all) {
+      const m = masterOf(keySlot(keyspace.partition(p)));
+      perMaster[m] = (perMaster[m] ?? 0) + 1;
+    }
+    expect(perMaster.sort()).toEqual([5, 5, 6]);
+  });
+
+  test('When a cluster is configured, then a REDIS_PREFIX with braces is refused: the partitions bring the tags', () => {
+    expect(() => createKeyspace('{shop}', 16, true).partition(0)).toThrow(
+      /must not contain braces/,
+    );
+    expect(
+      loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000', REDIS_PREFIX: 'shop' }).redis.partitions,
+    ).toBe(16);
+  });
+
+  test('When there is one partition on a single Redis, then the keys are untagged as they always were', () => {
+    const keyspace = createKeyspace('shop', 1, false);
+    expect(keyspace.partition(0)).toBe('shop');
+    expect(keyspace.shared('catalog')).toBe('shop');
+  });
+
+  describe('against the real Redis, with 16 partitions', () => {
+    const world = usePipelineWorld({ QUEUE_PARTITIONS: '16' });
+
+    test('When users charge, order and read the catalog, then every key written carries a partition or shared-concern tag and a partition keeps to one slot', async () => {
+      const { ctx, api } = world;
+      const prefix = ctx.config.redis.prefix;
+      const keyspace = createKeyspace(prefix, 16, true);
+      await insertProduct(ctx, { id: 1, price: 100, stock: 1_000 });
+      const users = Array.from({ length: 32 }, (_, i) => 3_001 + i);
+      await Promise.all(
+        users.map(async (user) => {
+          const token = await ctx.tokenFor(user);
+          await fund(api.baseUrl, token, 1_000);
+          const submitted = await submitOrder(api.baseUrl, token, [{ productId: 1, quantity: 1 }]);
+          expect(submitted.status).toBe(202);
+          expect((await waitForFinal(api.baseUrl, token, submitted.statusUrl)).status).toBe('PAID');
+        }),
+      );
+      expect((await request(api.baseUrl, 'GET', '/api/products/1')).status).toBe(200);
+
+      const written = await findKeys(ctx.redis, `${prefix}:*`);
+      const tags = new Map<string, string>([
+        ...keyspace.all.map((p) => [keyspace.partition(p), `p${p}`] as const),
+        ...(['catalog', 'events', 'reconcile'] as const).map(
+          (c) => [keyspace.shared(c), c] as const,
+        ),
+      ]);
+      const untagged = written.filter(
+        (key) => ![...tags.keys()].some((base) => key.startsWith(`${base}:`)),
+      );
+      expect(untagged).toEqual([]);
+
+      // Every partition got work (two users each), and each keeps its keys in one slot.
+      const partitionKeys = keyspace.all.map((p) =>
+        written.filter((key) => key.startsWith(`${keyspace.partition(p)}:`)),
+      );
+      for (const [p, keys] of partitionKeys.entries()) {
+        expect({ p, orders: keys.some((k) => k.includes(':orders:')) }).toEqual({
+          p,
+          orders: true,
+        });
+        expect(new Set(keys.map(keySlot))).toEqual(new Set([keySlot(keyspace.partition(p))]));
+      }
+      expect(written.some((k) => k.startsWith(`${keyspace.shared('catalog')}:`))).toBe(true);
     });
   });
 });

@@ -36,6 +36,9 @@ const runsNode = (entry: string) =>
 
 const APP_SERVICES = { migrate: 'db:migrate', api: 'start:api', workers: 'start:workers' };
 
+/** The `cluster` profile's Redis Cluster nodes. */
+const REDIS_NODES = [1, 2, 3, 4, 5, 6].map((n) => `redis-node-${n}`);
+
 function service(name: string): ComposeService {
   const found = compose.services[name];
   if (!found) throw new Error(`docker-compose.yml has no service ${name}`);
@@ -67,10 +70,15 @@ describe('docker-compose.yml', () => {
         'migrate',
         'prometheus',
         'redis',
+        ...REDIS_NODES,
+        'redis-cluster-init',
         'workers',
       ].sort(),
     );
     expect(service('mariadb-replica').profiles).toEqual(['cluster']);
+    for (const name of [...REDIS_NODES, 'redis-cluster-init']) {
+      expect(service(name).profiles).toEqual(['cluster']);
+    }
     expect(service('prometheus').profiles).toEqual(['monitoring']);
     expect(service('grafana').profiles).toEqual(['monitoring']);
     for (const name of ['mariadb', 'redis', ...Object.keys(APP_SERVICES)]) {
@@ -145,7 +153,11 @@ describe('docker-compose.yml', () => {
       expect(dependsOn(name)).toEqual({
         migrate: 'service_completed_successfully',
         redis: 'service_healthy',
+        'redis-cluster-init': 'service_completed_successfully',
       });
+      // Only with the cluster profile: without it the dependency is not there.
+      const deps = service(name).depends_on as Record<string, { required?: boolean }>;
+      expect(deps['redis-cluster-init']?.required).toBe(false);
     }
   });
 
@@ -166,6 +178,61 @@ describe('docker-compose.yml', () => {
   test('runs the MariaDB version CI tests against, on a volume', () => {
     expect(service('mariadb').image).toBe('mariadb:10.11');
     expect(service('mariadb').volumes).toContain('mariadb-data:/var/lib/mysql');
+  });
+});
+
+describe('cluster profile: a 6-node Redis Cluster', () => {
+  const flags = (svc: ComposeService) => {
+    const command = svc.command;
+    return (typeof command === 'string' ? command.split(/\s+/) : (command ?? [])).join(' ');
+  };
+
+  test.each(REDIS_NODES)(
+    '%s is a cluster node with an fsynced AOF on a volume of its own, without eviction, health-checked',
+    (name) => {
+      const node = service(name);
+      expect(node.image).toBe(service('redis').image);
+      expect(flags(node)).toContain('--cluster-enabled yes');
+      expect(flags(node)).toContain('--appendonly yes');
+      expect(flags(node)).toContain('--appendfsync always');
+      expect(flags(node)).toContain('--maxmemory-policy noeviction');
+      expect(node.volumes).toEqual([`${name}-data:/data`]);
+      expect(Object.keys(compose.volumes ?? {})).toContain(`${name}-data`);
+      expect(healthcheckCommand(node)).toContain('redis-cli ping');
+      expect(node.ports).toBeUndefined();
+    },
+  );
+
+  test('redis-cluster-init joins all six, one replica per master, once every node is healthy, and only once', () => {
+    const init = service('redis-cluster-init');
+    const script = flags(init);
+    expect(init.restart).toBe('no');
+    expect(script).toContain('--cluster create');
+    expect(script).toContain('--cluster-replicas 1');
+    for (const name of REDIS_NODES) expect(script).toContain(name);
+    // A later `up` finds the cluster formed and leaves it alone.
+    expect(script).toMatch(/cluster_state:ok && exit 0/);
+    expect(dependsOn('redis-cluster-init')).toEqual(
+      Object.fromEntries(REDIS_NODES.map((n) => [n, 'service_healthy'])),
+    );
+  });
+
+  test('.env.example names every node in REDIS_CLUSTER_NODES, a valid configuration with replica acknowledgements', () => {
+    const line = /^# (REDIS_CLUSTER_NODES=.*)$/m.exec(readText('.env.example'))?.[1] ?? '';
+    const seeds = line.replace('REDIS_CLUSTER_NODES=', '');
+    expect(seeds.split(',')).toEqual(REDIS_NODES.map((n) => `${n}:6379`));
+    const env = Object.fromEntries(
+      [...envExample.values].filter(([key]) => !IMAGE_VARIABLE.test(key)),
+    );
+    const config = loadConfig({
+      ...env,
+      REDIS_CLUSTER_NODES: seeds,
+      REDIS_MIN_REPLICAS_ACK: '1',
+      NODE_ENV: 'production',
+    });
+    expect(config.redis.clusterNodes).toHaveLength(6);
+    expect(config.redis.partitions).toBe(16);
+    expect(config.redis.minReplicasAck).toBe(1);
   });
 });
 

@@ -17,6 +17,8 @@ export interface ClusterNode {
   /** The slots it serves (masters). */
   slots: [number, number][];
   id: string;
+  /** A replica's master id (`-` for a master). */
+  master: string;
 }
 
 /**
@@ -30,6 +32,8 @@ export class RedisCluster {
     readonly dir: string,
     private readonly nodes: Map<number, RunningProcess>,
     private readonly nodeTimeoutMs: number,
+    /** Each node's cluster bus port, to start it again on the same ports. */
+    private readonly busPorts = new Map<number, number>(),
   ) {}
 
   static async start(
@@ -105,6 +109,36 @@ export class RedisCluster {
   }
 
   /**
+   * SIGSTOPs (`paused`) or SIGCONTs a node: a replica that stops taking its master's stream for
+   * a while, as a slow network or a stalled host would make it, without the cluster seeing it
+   * fail (while shorter than the node timeout).
+   */
+  pause(port: number, paused: boolean): void {
+    const node = this.nodes.get(port);
+    if (node?.running !== true || node.child.pid === undefined) {
+      throw new Error(`no running node on port ${port}`);
+    }
+    process.kill(node.child.pid, paused ? 'SIGSTOP' : 'SIGCONT');
+  }
+
+  /**
+   * Starts a killed node again on its ports over its folder (its `nodes.conf`, no data): as a
+   * supervisor would. Once its replica has been promoted, it rejoins as that one's replica and
+   * copies its data; started before, it would take its slots back empty.
+   */
+  async restart(port: number): Promise<void> {
+    const busPort = this.busPorts.get(port);
+    if (busPort === undefined) throw new Error(`no node on port ${port}`);
+    if (this.nodes.get(port)?.running === true) throw new Error(`node ${port} is running`);
+    await this.launch(port, busPort);
+  }
+
+  /** The slot ranges a master serves now (empty for a replica or an unknown port). */
+  async slotsOf(port: number): Promise<[number, number][]> {
+    return (await this.topology()).find((n) => n.port === port && n.role === 'master')?.slots ?? [];
+  }
+
+  /**
    * Waits until the cluster answers with `masters` masters serving every slot, each of them
    * reachable, and `replicas` replicas known (after a failover: the promoted ones).
    */
@@ -149,6 +183,7 @@ export class RedisCluster {
   private async launch(port: number, busPort: number): Promise<void> {
     const dir = path.join(this.dir, String(port));
     mkdirSync(dir, { recursive: true });
+    this.busPorts.set(port, busPort);
     const node = new RunningProcess(
       '/usr/bin/redis-server',
       [
@@ -194,7 +229,7 @@ function parseNodes(text: string): ClusterNode[] {
     .trim()
     .split('\n')
     .map((line) => {
-      const [id = '', address = '', flags = '', , , , , , ...slots] = line.split(' ');
+      const [id = '', address = '', flags = '', master = '-', , , , , ...slots] = line.split(' ');
       const port = Number(address.split('@')[0]?.split(':')[1]);
       const role: ClusterNode['role'] = flags.includes('master') ? 'master' : 'slave';
       const ranges = slots
@@ -203,7 +238,7 @@ function parseNodes(text: string): ClusterNode[] {
           const [a = '0', b = a] = s.split('-');
           return [Number(a), Number(b)];
         });
-      return { id, port, role, slots: flags.includes('fail') ? [] : ranges };
+      return { id, port, role, master, slots: flags.includes('fail') ? [] : ranges };
     })
     .filter((n) => !Number.isNaN(n.port));
 }

@@ -13,6 +13,11 @@ export interface SystemOptions {
   database: string;
   /** The Redis the processes use: the shared one, or a {@link DedicatedRedis}'s. */
   redisUrl: string;
+  /**
+   * A Redis Cluster's seeds (`REDIS_CLUSTER_NODES`) instead of `redisUrl`. Its owner removes
+   * it: `close()` deletes no keys there.
+   */
+  redisClusterNodes?: string;
   /** Prefix of every key the processes write; deleted by `close()` unless `keep`. */
   redisPrefix: string;
   jwtSecret: string;
@@ -187,7 +192,10 @@ export class SystemUnderTest {
     const steps: (() => Promise<unknown>)[] = [
       () => this.stop(),
       ...[this.databaseProxy, this.redisProxy].map((proxy) => () => proxy?.close() ?? noop()),
-      () => (keep ? noop() : clearRedisPrefix(this.options.redisUrl, this.options.redisPrefix)),
+      () =>
+        keep || this.options.redisClusterNodes !== undefined
+          ? noop()
+          : clearRedisPrefix(this.options.redisUrl, this.options.redisPrefix),
       () => this.database.close(keep),
     ];
     const failures: unknown[] = [];
@@ -217,6 +225,9 @@ export class SystemUnderTest {
         DATABASE_URL: via(this.database.url, this.databaseProxy),
         REDIS_URL: via(options.redisUrl, this.redisProxy),
         REDIS_PREFIX: options.redisPrefix,
+        ...(options.redisClusterNodes === undefined
+          ? {}
+          : { REDIS_CLUSTER_NODES: options.redisClusterNodes }),
         JWT_SECRET: options.jwtSecret,
         SEED_DEMO: 'false',
         ...env,
