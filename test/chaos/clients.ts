@@ -152,10 +152,15 @@ export class Clients {
     this.loops = [this.submitLoop(), this.pollLoop(), this.probeLoop()];
   }
 
-  /** Stops starting orders and waits for the submits still retrying (bounded by give-up). */
+  /**
+   * Stops starting orders (and cancellations) and waits for the submits still retrying, the
+   * cancellations they started included (each bounded by give-up).
+   */
   async stopSubmitting(): Promise<void> {
     this.submitting = false;
-    await Promise.all([...this.submits]);
+    for (let i = 0; i < 1_000 && this.submits.size > 0; i++) {
+      await Promise.all([...this.submits]);
+    }
   }
 
   /** Waits until every accepted order is final or ON_HOLD, or `timeoutMs` passed. */
@@ -273,7 +278,9 @@ export class Clients {
 
   private launchCancel(order: OrderRecord): void {
     const cancel = order.cancel;
-    if (!cancel || cancel.started || order.id === undefined) return;
+    // Once the clients stop submitting, an order seen PAID is left as it is: nothing new is
+    // sent while the verdict waits for what was accepted.
+    if (!cancel || cancel.started || order.id === undefined || !this.submitting) return;
     cancel.started = true;
     const task = this.submitCancel(order, cancel).finally(() => this.submits.delete(task));
     this.submits.add(task);
