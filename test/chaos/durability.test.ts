@@ -28,7 +28,9 @@ describe('Durability of a 202', () => {
       expect(result.orders.acceptedPerSecondBefore).toBeGreaterThan(20);
       expect(result.recovery?.firstAcceptMs).not.toBeNull();
       expect(result.orders.lost).toBe(0);
-      expect(result.orders.paid + result.orders.failed).toBe(result.orders.accepted);
+      expect(result.orders.paid + result.orders.failed + result.orders.cancelled).toBe(
+        result.orders.accepted,
+      );
       expect(result.invariants?.reconcileOk).toBe(true);
       expect(result.invariants?.balanceMismatches).toBe(0);
       expect(result.invariants?.examples).toEqual([]);
