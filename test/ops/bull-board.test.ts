@@ -35,7 +35,12 @@ describe('Bull Board at /admin/queues', () => {
       '/admin/queues/api/queues',
       { headers: auth },
     );
-    expect(queues.body.queues.map((q) => q.name).sort()).toEqual(['charges', 'events', 'orders']);
+    expect(queues.body.queues.map((q) => q.name).sort()).toEqual([
+      'cancellations',
+      'charges',
+      'events',
+      'orders',
+    ]);
     expect(queues.body.queues.every((q) => !q.readOnlyMode)).toBe(true);
   });
 
