@@ -3,7 +3,13 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import { CpuMeter, type CpuUse, type Groups } from './cpu';
-import { generate, type GeneratorName, type LoadRun, type RunShape, type Workload } from './generators';
+import {
+  generate,
+  type GeneratorName,
+  type LoadRun,
+  type RunShape,
+  type Workload,
+} from './generators';
 
 /** A closed-loop run with the CPU every process spent in it. */
 export interface CostedRun extends LoadRun {
@@ -53,7 +59,10 @@ async function queueIdle(queue: Queue): Promise<boolean> {
 
 type Table = 'orders' | 'charges';
 
-async function counts(databaseUrl: string, table: Table): Promise<{ final: number; onHold: number }> {
+async function counts(
+  databaseUrl: string,
+  table: Table,
+): Promise<{ final: number; onHold: number }> {
   const connection = await mysql.createConnection({ uri: databaseUrl });
   try {
     const finalStates = table === 'orders' ? "'PAID','FAILED','CANCELLED'" : "'COMPLETED','FAILED'";
@@ -108,7 +117,9 @@ export async function acceptToFinal(
     }
     const toFinalS = (performance.now() - acceptsEnded) / 1_000;
     const cpu = stopAll();
-    process.stderr.write(`\r   final ${run.ok} / ${run.ok} in ${toFinalS.toFixed(1)} s after the last accept\n`);
+    process.stderr.write(
+      `\r   final ${run.ok} / ${run.ok} in ${toFinalS.toFixed(1)} s after the last accept\n`,
+    );
     return {
       run,
       endToEnd: {

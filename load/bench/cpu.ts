@@ -24,7 +24,10 @@ export function parseStat(line: string): StatTicks {
   const end = line.lastIndexOf(')');
   if (end < 0) throw new Error('not a /proc/<pid>/stat line: no command name');
   // Field 3 (state) is the first after the name; utime is field 14, i.e. index 11 here.
-  const fields = line.slice(end + 2).trim().split(' ');
+  const fields = line
+    .slice(end + 2)
+    .trim()
+    .split(' ');
   const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number);
   if (
     utime === undefined ||
@@ -89,8 +92,7 @@ export class CpuMeter {
       const perTick = 1e6 / clockTicksPerSecond();
       const use: CpuUse = {
         generator:
-          (after.self.own - before.self.own + after.self.children - before.self.children) *
-          perTick,
+          (after.self.own - before.self.own + after.self.children - before.self.children) * perTick,
       };
       for (const [group, ticks] of after.ticks) {
         use[group] = (ticks - (before.ticks.get(group) ?? 0)) * perTick;
@@ -123,5 +125,41 @@ export function rssMiB(pid: number): number {
     return match?.[1] === undefined ? 0 : Number(match[1]) / 1_024;
   } catch {
     return 0;
+  }
+}
+
+/** Time a thread ran, and waited runnable for a CPU, in ns (`/proc/<pid>/schedstat`). */
+export interface SchedStat {
+  runNs: number;
+  waitNs: number;
+}
+
+/** Parses `/proc/<pid>/schedstat`: run time, run-queue wait time (ns), timeslices. */
+export function parseSchedstat(line: string): SchedStat {
+  const [run, wait] = line.trim().split(/\s+/).map(Number);
+  if (run === undefined || wait === undefined || Number.isNaN(run) || Number.isNaN(wait)) {
+    throw new Error('not a /proc/<pid>/schedstat line');
+  }
+  return { runNs: run, waitNs: wait };
+}
+
+/**
+ * The main thread of `pid` (where a Node process runs its JavaScript): how long it ran and how
+ * long it was runnable but waiting for a CPU taken by others. Undefined when unreadable.
+ */
+export function readSchedstat(pid: number): SchedStat | undefined {
+  try {
+    return parseSchedstat(readFileSync(`/proc/${pid}/schedstat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The 1-minute load average (runnable and waiting tasks, averaged). */
+export function loadAverage(): number {
+  try {
+    return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+  } catch {
+    return Number.NaN;
   }
 }

@@ -74,7 +74,8 @@ function svg(root: Frame, title: string): string {
   let depth = 0;
   const draw = (frame: Frame, x: number, level: number) => {
     const w = (frame.total / root.total) * WIDTH;
-    if (w < 0.3) return;
+    // Narrower than a pixel or two is unreadable, and only makes the picture taller.
+    if (w < 1.5) return;
     depth = Math.max(depth, level);
     const label = `${frame.name} ${frame.where}`;
     const pct = ((frame.total / root.total) * 100).toFixed(1);
@@ -119,7 +120,11 @@ function summary(root: Frame, limit = 15): string {
       const key = `${f.name} (${f.where})`;
       functions.set(key, (functions.get(key) ?? 0) + f.self);
       const o = f.where.replace(/:\d+$/, '');
-      const group = /^(api|workers|shared)\//.test(o) ? o : o.split('/')[0] === '@bull-board' ? o : o;
+      const group = /^(api|workers|shared)\//.test(o)
+        ? o
+        : o.split('/')[0] === '@bull-board'
+          ? o
+          : o;
       origins.set(group, (origins.get(group) ?? 0) + f.self);
     }
     f.children.forEach(walk);

@@ -133,7 +133,8 @@ export function parseWrkSummary(output: string): WrkSummary {
 async function wrk(name: string, workload: Workload, shape: RunShape): Promise<LoadRun> {
   log(`-- ${name} [wrk, 2 threads, ${shape.connections} connections, ${shape.durationS} s]`);
   const luaDir = path.join(repoRoot(), 'load', 'bench', 'wrk');
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  // wrk is the Debian package's; nothing else of this process's environment is handed on.
+  const env: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin' };
   let url: string;
   let script: string;
   if (workload.kind === 'get') {
@@ -165,7 +166,9 @@ async function wrk(name: string, workload: Workload, shape: RunShape): Promise<L
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const started = Date.now();
   const progress = setInterval(() => {
-    process.stderr.write(`\r   ${((Date.now() - started) / 1_000).toFixed(0)} / ${shape.durationS} s`);
+    process.stderr.write(
+      `\r   ${((Date.now() - started) / 1_000).toFixed(0)} / ${shape.durationS} s`,
+    );
   }, 1_000);
   const code = await new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);

@@ -10,6 +10,10 @@ const us = (n: number | undefined) =>
 export interface OpenLoopRun extends OpenLoopResult {
   name: string;
   cpu: Record<string, number>;
+  /** ms per second the API's JavaScript thread was runnable but had no CPU (schedstat). */
+  apiWaitMsPerS: number;
+  /** The 1-minute load average over the run (mean of start and end). */
+  loadAverage: number;
 }
 
 export const OPEN_DETAIL = 'API product detail (cached)';
@@ -19,11 +23,11 @@ const OPEN_GOALS: Record<string, number> = { [OPEN_DETAIL]: 5, [OPEN_ACCEPTS]: 1
 
 export function openLoopRows(open: readonly OpenLoopRun[]): string[] {
   return [
-    '| open loop | offered/s | sent | 2xx | non-2xx + errors | p50 ms | p99 ms | p99.9 ms | max ms | api µs per 2xx | goal (p99) | met |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|',
+    '| open loop | offered/s | sent | 2xx | non-2xx + errors | p50 ms | p99 ms | p99.9 ms | max ms | api µs per 2xx | API thread waiting for a CPU, ms/s | load average | goal (p99) | met |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|',
     ...open.map((o) => {
       const goal = OPEN_GOALS[o.name];
-      return `| ${o.name} (generator: open-loop, this process) | ${o.rate} | ${o.sent} | ${o.ok} | ${o.non2xx + o.errors} | ${o.p50Ms.toFixed(2)} | ${o.p99Ms.toFixed(2)} | ${o.p999Ms.toFixed(2)} | ${o.maxMs.toFixed(1)} | ${us((o.cpu.api ?? 0) / o.ok)} | ${goal === undefined ? '' : `≤ ${goal} ms`} | ${goal === undefined ? '' : o.p99Ms <= goal ? 'PASS' : 'MISS'} |`;
+      return `| ${o.name} (generator: open-loop, this process) | ${o.rate} | ${o.sent} | ${o.ok} | ${o.non2xx + o.errors} | ${o.p50Ms.toFixed(2)} | ${o.p99Ms.toFixed(2)} | ${o.p999Ms.toFixed(2)} | ${o.maxMs.toFixed(1)} | ${us((o.cpu.api ?? 0) / o.ok)} | ${o.apiWaitMsPerS.toFixed(0)} | ${o.loadAverage.toFixed(1)} | ${goal === undefined ? '' : `≤ ${goal} ms`} | ${goal === undefined ? '' : o.p99Ms <= goal ? 'PASS' : 'MISS'} |`;
     }),
   ];
 }
@@ -56,7 +60,6 @@ export interface CostTarget {
   goal: string;
   met: boolean | undefined;
 }
-
 
 /** CPU µs per 2xx answer of every group of a run. */
 export function runRows(runs: readonly CostedRun[]): string[] {
@@ -133,7 +136,7 @@ export function costTargets(
   };
   const toFinal = (name: string, g: GeneratorName) =>
     e2e.find((x) => x.name === name && x.generator === g)?.toFinalS ?? Number.NaN;
-  const rawUs = raw ? (raw.clientUs + raw.mariadbUs) : Number.NaN;
+  const rawUs = raw ? raw.clientUs + raw.mariadbUs : Number.NaN;
   const targets: CostTarget[] = [];
   for (const g of generators) {
     const accept = apiUs(ACCEPTS, g);

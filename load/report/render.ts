@@ -213,8 +213,17 @@ export const nines = (percentile: number): number =>
  * each further nine gets as much room as the one before.
  */
 export function percentileChart(spec: PercentileChartSpec): string {
-  const labels: Record<number, string> = { 0: '0%', 1: '90%', 2: '99%', 3: '99.9%', 4: '99.99%', 5: '99.999%' };
-  const xMax = Math.ceil(Math.max(1, ...spec.series.flatMap((s) => s.points.map(([p]) => nines(p)))));
+  const labels: Record<number, string> = {
+    0: '0%',
+    1: '90%',
+    2: '99%',
+    3: '99.9%',
+    4: '99.99%',
+    5: '99.999%',
+  };
+  const xMax = Math.ceil(
+    Math.max(1, ...spec.series.flatMap((s) => s.points.map(([p]) => nines(p)))),
+  );
   return render({
     ...frame(spec.title),
     legend: { top: 30, left: 70, itemHeight: 4, itemWidth: 14, itemGap: 24, icon: 'rect' },
