@@ -123,7 +123,7 @@ describe('POST /api/charges', () => {
           ledgerRows: number | string;
           charges: number | string;
         }[]
-      ).map((r) => [Number(r.id), Number(r.balance), Number(r.ledgerRows), Number(r.charges)]),
+      ).map((r) => [r.id, Number(r.balance), Number(r.ledgerRows), Number(r.charges)]),
     ).toEqual([
       [111, 999_999_999_600, 1, 3],
       [112, 2_000, 20, 20],

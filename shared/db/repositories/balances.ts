@@ -73,7 +73,7 @@ export function createBalancesRepository(sequelize: Sequelize) {
         [[...userIds].sort((a, b) => a - b)],
         tx,
       );
-      return new Map(rows.map((row) => [Number(row.id), Number(row.balance)]));
+      return new Map(rows.map((row) => [row.id, Number(row.balance)]));
     },
 
     /**
