@@ -1,3 +1,4 @@
+import { testDatabaseUrl } from '../../test/harness/env';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -113,7 +114,7 @@ async function runOnce(
   const id = `${Date.now().toString(36)}${serial}`;
   const prefix = `benchc-${id}`;
   const system = await SystemUnderTest.create({
-    mysqlUrl: options.databaseServer,
+    mysqlUrl: options.databaseServer ?? testDatabaseUrl(''),
     database: `shop_benchc_${id}`,
     redisUrl: singleUrl,
     ...(setup.cluster ? { redisClusterNodes: cluster.seeds } : {}),

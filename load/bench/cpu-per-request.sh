@@ -10,6 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../scripts/node24" >/dev/null
 export DATABASE_URL=mysql://root@127.0.0.1:3306/bench_cpu REDIS_PREFIX=benchcpu LOG_LEVEL=warn PORT=3999 \
   ADMISSION_MAX_BACKLOG=100000000 ADMISSION_MAX_LAG_MS=60000 JWT_SECRET=bench-secret-0123456789-0123456789-abc SEED_DEMO=false
+export BENCH_LUA_DIR="$here/wrk"
 cd "$dir"
 node dist/cli/migrate.js >/dev/null 2>&1
 mariadb -h127.0.0.1 -uroot bench_cpu -e "INSERT IGNORE INTO products (id, name, description, price, stock) VALUES (1, 'P', '', 100, 1000000000)"
@@ -29,6 +30,6 @@ run() { # name, wrk args...
   echo "$label $name reqs=$reqs cpu_us_per_req=$(echo "($c1-$c0)*1000000/$tick/$reqs" | bc -l | cut -c1-6) rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')"
 }
 run detail http://127.0.0.1:3999/api/products/1
-run accept -s "$here/accept.lua" http://127.0.0.1:3999/api/orders
+run accept -s "$here/wrk/order.lua" http://127.0.0.1:3999/api/orders
 kill $pid; wait $pid 2>/dev/null
 redis-cli --scan --pattern 'benchcpu*' | xargs -r -n 500 redis-cli unlink >/dev/null

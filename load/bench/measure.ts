@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import autocannon from 'autocannon';
+import { rssMiB } from './cpu';
 
 export interface Throughput {
   name: string;
@@ -29,21 +29,6 @@ export function cannon(name: string, options: autocannon.Options): Promise<Throu
     });
     autocannon.track(instance, { renderResultsTable: false, renderLatencyTable: false });
   });
-}
-
-/** Resident memory of a process in MiB (Linux ps). */
-export function rssMiB(pid: number): number {
-  try {
-    return (
-      Number(
-        execFileSync('ps', ['-o', 'rss=', '-p', String(pid)])
-          .toString()
-          .trim(),
-      ) / 1024
-    );
-  } catch {
-    return 0;
-  }
 }
 
 /** Samples `pid`'s memory every 500 ms until stopped; resolves to the peak. */

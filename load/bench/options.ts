@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { GENERATORS, type GeneratorName } from './generators';
 
 /** What `npm run bench` runs with; parsed once, at start, by {@link parseBenchOptions}. */
 export interface BenchOptions {
@@ -15,12 +16,22 @@ export interface BenchOptions {
    */
   cluster: boolean;
   /**
-   * The MariaDB server the bench creates its two databases on (`BENCH_DATABASE_SERVER`, default
-   * `mysql://root@127.0.0.1:3306/`; the path is ignored).
+   * The closed-loop load generators (`--generator autocannon|wrk|both`, default autocannon):
+   * every closed-loop scenario runs once with each, and each figure names its generator.
    */
-  databaseServer: string;
-  /** The Redis the system and the raw BullMQ loop use (`BENCH_REDIS_URL`, default local). */
-  redisUrl: string;
+  generators: readonly GeneratorName[];
+  /** Run the API and workers with `node --cpu-prof` into the results folder (`--cpu-prof`). */
+  cpuProf: boolean;
+  /** Leave out the access-log comparison (`--no-access-log`: 4 runs fewer). */
+  accessLog: boolean;
+  /**
+   * The MariaDB server the bench creates its two databases on (`BENCH_DATABASE_SERVER`, the
+   * path ignored). Unset: a MariaDB server of the bench's own, so its CPU time is the bench's
+   * alone; set, the `mariadbd` processes found on this host are counted, others' work included.
+   */
+  databaseServer: string | undefined;
+  /** The Redis the system and the raw BullMQ loop use (`BENCH_REDIS_URL`); unset: its own. */
+  redisUrl: string | undefined;
   /**
    * The rest of the bench's environment, handed to the processes it starts, so
    * `ORDERS_IN_FLIGHT=64 npm run bench` tunes the system (whose config validates it).
@@ -37,29 +48,38 @@ export interface BenchInputs {
 }
 
 export const BENCH_USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--orders N] [--cluster]
+                         [--generator autocannon|wrk|both] [--cpu-prof] [--no-access-log]
 
-  --duration S      seconds of each autocannon run (default 10)
+  --duration S      seconds of each closed-loop run (default 10)
   --connections N   concurrent connections of each run (default 100)
   --orders N        orders queued for each drain (default 4000)
   --cluster         order accepts on a single Redis and on a 6-node Redis Cluster (with and
                     without REDIS_MIN_REPLICAS_ACK=1) instead of the baselines
+  --generator G     closed-loop load generator: autocannon (in this process), wrk (the Debian
+                    package, Lua scripts in load/bench/wrk/), or both (default autocannon)
+  --cpu-prof        run the API and workers under node --cpu-prof (profiles in the results)
+  --no-access-log   leave out the LOG_LEVEL=info/http comparison
 
-Environment: BENCH_DATABASE_SERVER, BENCH_REDIS_URL; every other variable is passed on to the
+Environment: BENCH_DATABASE_SERVER, BENCH_REDIS_URL (unset: a MariaDB and a Redis of the
+bench's own, so their CPU time is the bench's alone); every other variable is passed on to the
 system's processes (e.g. ORDERS_IN_FLIGHT=64).`;
 
 const positive = (max: number) => z.coerce.number().int().min(1).max(max);
-/** An unset or empty variable takes the default. */
-const orDefault = (fallback: string) =>
-  z.preprocess((v) => (v === '' ? undefined : v), z.string().default(fallback));
+/** An empty variable is an unset one. */
+const unsetIfEmpty = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
 
 const schema = z.object({
   durationS: positive(3_600).default(10),
   connections: positive(10_000).default(100),
   orders: positive(10_000_000).default(4_000),
-  databaseServer: orDefault('mysql://root@127.0.0.1:3306/').pipe(
-    z.url({ protocol: /^(mysql|mariadb)$/ }),
-  ),
-  redisUrl: orDefault('redis://127.0.0.1:6379').pipe(z.url({ protocol: /^rediss?$/ })),
+  generators: z
+    .enum([...GENERATORS, 'both'])
+    .default('autocannon')
+    .transform((g): readonly GeneratorName[] => (g === 'both' ? GENERATORS : [g])),
+  cpuProf: z.boolean().default(false),
+  accessLog: z.boolean().default(true),
+  databaseServer: unsetIfEmpty.pipe(z.url({ protocol: /^(mysql|mariadb)$/ }).optional()),
+  redisUrl: unsetIfEmpty.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
 });
 
 /** Names each input the way its user typed it, for the error message. */
@@ -67,6 +87,7 @@ const SOURCES: Record<string, string> = {
   durationS: '--duration',
   connections: '--connections',
   orders: '--orders',
+  generators: '--generator',
   databaseServer: 'BENCH_DATABASE_SERVER',
   redisUrl: 'BENCH_REDIS_URL',
 };
@@ -83,12 +104,19 @@ export function parseBenchOptions(inputs: BenchInputs): Readonly<BenchOptions> {
       connections: { type: 'string' },
       orders: { type: 'string' },
       cluster: { type: 'boolean' },
+      generator: { type: 'string' },
+      'cpu-prof': { type: 'boolean' },
+      'access-log': { type: 'boolean' },
     },
+    allowNegative: true,
   });
   const parsed = schema.safeParse({
     durationS: values.duration,
     connections: values.connections,
     orders: values.orders,
+    generators: values.generator,
+    cpuProf: values['cpu-prof'],
+    accessLog: values['access-log'],
     databaseServer: inputs.databaseServer,
     redisUrl: inputs.redisUrl,
   });
@@ -105,6 +133,8 @@ export function parseBenchOptions(inputs: BenchInputs): Readonly<BenchOptions> {
   return Object.freeze({
     ...parsed.data,
     cluster: values.cluster === true,
+    databaseServer: parsed.data.databaseServer,
+    redisUrl: parsed.data.redisUrl,
     systemEnv: Object.freeze(systemEnv),
   });
 }

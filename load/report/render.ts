@@ -195,3 +195,82 @@ export function barChart(spec: BarChartSpec): string {
     ],
   });
 }
+
+export interface PercentileChartSpec {
+  title: string;
+  /** Per series: [percentile (0..100), latency ms] pairs, ascending. */
+  series: { name: string; points: [number, number][] }[];
+  /** Horizontal dashed lines: the goals. */
+  thresholds?: { y: number; label: string }[];
+}
+
+/** The x position of a percentile on an HDR plot: 90 % → 1, 99 % → 2, 99.9 % → 3. */
+export const nines = (percentile: number): number =>
+  -Math.log10(Math.max(1e-6, 1 - percentile / 100));
+
+/**
+ * The HDR latency distribution: latency (log scale) by percentile, the x axis stretched so
+ * each further nine gets as much room as the one before.
+ */
+export function percentileChart(spec: PercentileChartSpec): string {
+  const labels: Record<number, string> = {
+    0: '0%',
+    1: '90%',
+    2: '99%',
+    3: '99.9%',
+    4: '99.99%',
+    5: '99.999%',
+  };
+  const xMax = Math.ceil(
+    Math.max(1, ...spec.series.flatMap((s) => s.points.map(([p]) => nines(p)))),
+  );
+  return render({
+    ...frame(spec.title),
+    legend: { top: 30, left: 70, itemHeight: 4, itemWidth: 14, itemGap: 24, icon: 'rect' },
+    xAxis: {
+      type: 'value',
+      name: 'percentile',
+      nameLocation: 'middle',
+      nameGap: 32,
+      min: 0,
+      max: xMax,
+      interval: 1,
+      axisLabel: { formatter: (x: number) => labels[x] ?? '' },
+      splitLine: { lineStyle: { color: '#e5e5e5' } },
+    },
+    yAxis: {
+      type: 'log',
+      name: 'latency (ms, log scale)',
+      nameLocation: 'middle',
+      nameGap: 50,
+      axisLabel: { formatter: (v: number) => String(v) },
+      splitLine: { lineStyle: { color: '#e5e5e5' } },
+    },
+    series: spec.series.map((s, i) => ({
+      type: 'line',
+      name: s.name,
+      data: s.points.map(([p, ms]) => [nines(p), Math.max(ms, 0.01)]),
+      symbol: 'none',
+      lineStyle: { width: 1.8 },
+      ...(i === 0 && spec.thresholds
+        ? {
+            markLine: {
+              silent: true,
+              symbol: 'none',
+              animation: false,
+              data: spec.thresholds.map((t, j) => ({
+                yAxis: t.y,
+                lineStyle: { color: COLORS[(j + 1) % COLORS.length], type: [6, 4], width: 1 },
+                label: {
+                  formatter: t.label,
+                  position: 'insideStartTop' as const,
+                  color: MUTED,
+                  fontSize: 11,
+                },
+              })),
+            },
+          }
+        : {}),
+    })),
+  });
+}

@@ -92,6 +92,11 @@ export class DedicatedMariaDb {
     return this.runner?.running === true;
   }
 
+  /** The server's process id while it runs (the bench reads its CPU time from /proc). */
+  get pid(): number | undefined {
+    return this.runner?.running === true ? this.runner.child.pid : undefined;
+  }
+
   /** `mysql://root@127.0.0.1:<port>/<database>` (no database: the server part only). */
   url(database = ''): string {
     return `mysql://root@127.0.0.1:${this.port}/${database}`;

@@ -43,6 +43,11 @@ export class DedicatedRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** The server's process id while it runs (the bench reads its CPU time from /proc). */
+  get pid(): number | undefined {
+    return this.runner?.running === true ? this.runner.child.pid : undefined;
+  }
+
   /** SIGKILL: whatever Redis had acknowledged but not yet written to the AOF is gone. */
   async kill(): Promise<void> {
     await this.runner?.stop();

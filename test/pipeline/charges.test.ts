@@ -83,6 +83,59 @@ describe('POST /api/charges', () => {
     await world.ctx.sequelize.query('DELETE FROM users WHERE id = 103');
   });
 
+  it('When many charges of a few users arrive at once, then the group commit applies each exactly once, and one that would pass the limit among them fails alone', async () => {
+    // 111 starts 1,000 short of the limit: of its three charges of 600, exactly one fits.
+    await world.ctx.sequelize.query('INSERT INTO users (id, balance) VALUES (111, 999999999000)');
+    const [near, a, b] = await Promise.all([111, 112, 113].map((id) => world.ctx.tokenFor(id)));
+    const submitted = await Promise.all([
+      ...Array.from({ length: 3 }, () => submitCharge(world.api.baseUrl, near ?? '', 600)),
+      ...Array.from({ length: 20 }, () => submitCharge(world.api.baseUrl, a ?? '', 100)),
+      ...Array.from({ length: 20 }, () => submitCharge(world.api.baseUrl, b ?? '', 250)),
+    ]);
+    const tokens = [
+      ...Array<string>(3).fill(near ?? ''),
+      ...Array<string>(20).fill(a ?? ''),
+      ...Array<string>(20).fill(b ?? ''),
+    ];
+    const finals = await Promise.all(
+      submitted.map((s, i) =>
+        waitForFinal<ChargeBody>(world.api.baseUrl, tokens[i] ?? '', s.statusUrl),
+      ),
+    );
+    const nearOutcomes = finals
+      .slice(0, 3)
+      .map((f) => f.status)
+      .sort();
+    expect(nearOutcomes).toEqual(['COMPLETED', 'FAILED', 'FAILED']);
+    expect(finals.slice(3).every((f) => f.status === 'COMPLETED')).toBe(true);
+    // Balances after, per user, are distinct running sums: each credit applied once, in order.
+    expect(new Set(finals.slice(3, 23).map((f) => f.balanceAfter)).size).toBe(20);
+    const [rows] = await world.ctx.sequelize.query(
+      `SELECT u.id, u.balance, (SELECT COUNT(*) FROM balance_ledger l WHERE l.user_id = u.id) AS ledgerRows,
+              (SELECT COUNT(*) FROM charges c WHERE c.user_id = u.id) AS charges
+       FROM users u WHERE u.id IN (111, 112, 113) ORDER BY u.id`,
+    );
+    expect(
+      (
+        rows as {
+          id: number;
+          balance: number | string;
+          ledgerRows: number | string;
+          charges: number | string;
+        }[]
+      ).map((r) => [r.id, Number(r.balance), Number(r.ledgerRows), Number(r.charges)]),
+    ).toEqual([
+      [111, 999_999_999_600, 1, 3],
+      [112, 2_000, 20, 20],
+      [113, 5_000, 20, 20],
+    ]);
+    // 111's starting balance was planted in SQL, outside the ledger (see the test above).
+    for (const table of ['balance_ledger', 'charges']) {
+      await world.ctx.sequelize.query(`DELETE FROM ${table} WHERE user_id = 111`);
+    }
+    await world.ctx.sequelize.query('DELETE FROM users WHERE id = 111');
+  });
+
   it.each([
     ['zero', 0],
     ['negative', -1],

@@ -1,5 +1,5 @@
 import type { Sequelize, Transaction } from 'sequelize';
-import { write } from '../sql';
+import { select, write } from '../sql';
 
 /** The most a balance may hold (contract: BALANCE_LIMIT_EXCEEDED beyond it). */
 export const BALANCE_LIMIT = 1_000_000_000_000;
@@ -49,6 +49,50 @@ export function createBalancesRepository(sequelize: Sequelize) {
     },
 
     recordLedgerMany,
+
+    /** {@link ensureUser} for many users in one statement. */
+    async ensureUsers(tx: Transaction, userIds: readonly number[]): Promise<void> {
+      if (userIds.length === 0) return;
+      await write(
+        sequelize,
+        'INSERT IGNORE INTO users (id) VALUES ?',
+        [userIds.map((id) => [id])],
+        tx,
+      );
+    },
+
+    /**
+     * Locks the users' rows (ascending id: the lock order of every writer) and reads their
+     * balances; a user without a row is absent from the map.
+     */
+    async lockBalances(tx: Transaction, userIds: readonly number[]): Promise<Map<number, number>> {
+      if (userIds.length === 0) return new Map();
+      const rows = await select<{ id: number; balance: number | string }>(
+        sequelize,
+        'SELECT id, balance FROM users WHERE id IN (?) ORDER BY id FOR UPDATE',
+        [[...userIds].sort((a, b) => a - b)],
+        tx,
+      );
+      return new Map(rows.map((row) => [row.id, Number(row.balance)]));
+    },
+
+    /**
+     * Adds each amount to a row this transaction has locked and checked against the limit:
+     * one statement for the batch. The condition still guards the write: false means some
+     * balance was not what the decision assumed, and the caller must roll back.
+     */
+    async creditLocked(tx: Transaction, amounts: ReadonlyMap<number, number>): Promise<boolean> {
+      if (amounts.size === 0) return true;
+      const cases = [...amounts].flatMap(([id, amount]) => [id, amount]);
+      const byId = `CASE id ${'WHEN ? THEN ? '.repeat(amounts.size)}END`;
+      const result = await write(
+        sequelize,
+        `UPDATE users SET balance = balance + ${byId} WHERE id IN (?) AND balance <= ? - ${byId}`,
+        [...cases, [...amounts.keys()], BALANCE_LIMIT, ...cases],
+        tx,
+      );
+      return result.affectedRows === amounts.size;
+    },
 
     /**
      * Subtracts each amount from a row this transaction has locked and checked: one statement

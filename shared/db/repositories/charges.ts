@@ -91,6 +91,47 @@ export function createChargesRepository(sequelize: Sequelize) {
       );
     },
 
+    /** Of these charge ids, the ones already recorded (applied, or held ON_HOLD). */
+    async recordedIds(tx: Transaction, ids: readonly string[]): Promise<Set<string>> {
+      if (ids.length === 0) return new Set();
+      const rows = await select<{ id: string }>(
+        sequelize,
+        'SELECT id FROM charges WHERE id IN (?)',
+        [ids],
+        tx,
+      );
+      return new Set(rows.map((row) => row.id));
+    },
+
+    /**
+     * Inserts every charge in one statement; `duplicate` (and nothing inserted) when a unique
+     * key holds any of them already.
+     */
+    insertMany(tx: Transaction, charges: readonly NewCharge[]): Promise<InsertOutcome> {
+      if (charges.length === 0) return Promise.resolve('inserted');
+      return insertUnlessDuplicate(
+        sequelize,
+        `INSERT INTO charges (id, user_id, amount, status, failure_code, balance_after,
+           idempotency_key, request_id, created_at, completed_at)
+         VALUES ?`,
+        [
+          charges.map((charge) => [
+            charge.id,
+            charge.userId,
+            charge.amount,
+            charge.status,
+            charge.failureCode,
+            charge.balanceAfter,
+            charge.idempotencyKey,
+            charge.requestId,
+            sqlDateTime(charge.createdAt),
+            sqlDateTimeOrNull(charge.completedAt),
+          ]),
+        ],
+        tx,
+      );
+    },
+
     /**
      * The recorded charge a unique key holds against this request: its own id first, else the
      * user's idempotency key; null if neither. Read after the failed transaction, so it sees the

@@ -1,0 +1,138 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import mysql from 'mysql2/promise';
+import { CpuMeter, type CpuUse, type Groups } from './cpu';
+import {
+  generate,
+  type GeneratorName,
+  type LoadRun,
+  type RunShape,
+  type Workload,
+} from './generators';
+
+/** A closed-loop run with the CPU every process spent in it. */
+export interface CostedRun extends LoadRun {
+  /** CPU µs per group (api, workers, redis, mariadb, server, generator) over the run. */
+  cpu: CpuUse;
+}
+
+/** Accepted work followed to the end: CPU from the first accept until the last one is final. */
+export interface EndToEnd {
+  name: string;
+  generator: GeneratorName;
+  accepted: number;
+  finalised: number;
+  /** Final but not as asked: ON_HOLD (infrastructure) requests, counted apart. */
+  onHold: number;
+  /** Seconds from the end of the accept run until the last accepted request was final. */
+  toFinalS: number;
+  /** CPU µs per group from the start of the accepts until the last was final. */
+  cpu: CpuUse;
+}
+
+const meter = new CpuMeter();
+
+/** CPU µs per unit: the sum of `groups` (every group when omitted) divided by `units`. */
+export function perUnit(cpu: CpuUse, units: number, groups?: readonly string[]): number {
+  const keys = groups ?? Object.keys(cpu).filter((g) => g !== 'generator');
+  const total = keys.reduce((sum, g) => sum + (cpu[g] ?? 0), 0);
+  return units > 0 ? total / units : Number.NaN;
+}
+
+export async function costedRun(
+  generator: GeneratorName,
+  name: string,
+  workload: Workload,
+  shape: RunShape,
+  groups: Groups,
+): Promise<CostedRun> {
+  const stop = meter.start(groups);
+  const run = await generate(generator, name, workload, shape);
+  return { ...run, cpu: stop() };
+}
+
+async function queueIdle(queue: Queue): Promise<boolean> {
+  const c = await queue.getJobCounts('wait', 'active', 'prioritized');
+  return (c.wait ?? 0) + (c.active ?? 0) + (c.prioritized ?? 0) === 0;
+}
+
+type Table = 'orders' | 'charges';
+
+async function counts(
+  databaseUrl: string,
+  table: Table,
+): Promise<{ final: number; onHold: number }> {
+  const connection = await mysql.createConnection({ uri: databaseUrl });
+  try {
+    const finalStates = table === 'orders' ? "'PAID','FAILED','CANCELLED'" : "'COMPLETED','FAILED'";
+    const [rows] = await connection.query<mysql.RowDataPacket[]>(
+      `SELECT SUM(status IN (${finalStates})) AS final, SUM(status = 'ON_HOLD') AS onHold FROM ${table}`,
+    );
+    return { final: Number(rows[0]?.final ?? 0), onHold: Number(rows[0]?.onHold ?? 0) };
+  } finally {
+    await connection.end();
+  }
+}
+
+/**
+ * Accepts (orders or charges) through the API with the workers running, then waits until the
+ * queue and the events queue are idle and every accepted request has its final row; CPU of
+ * every process from the first accept to the last final row.
+ */
+export async function acceptToFinal(
+  generator: GeneratorName,
+  name: string,
+  workload: Workload & { kind: 'order' | 'charge' },
+  shape: RunShape,
+  groups: Groups,
+  system: { databaseUrl: string; redis: Redis; prefix: string },
+  timeoutMs = 600_000,
+): Promise<{ run: CostedRun; endToEnd: EndToEnd }> {
+  const table: Table = workload.kind === 'order' ? 'orders' : 'charges';
+  const queues = [table, 'events'].map(
+    (q) => new Queue(q, { connection: system.redis, prefix: system.prefix }),
+  );
+  try {
+    const before = await counts(system.databaseUrl, table);
+    const stopAll = meter.start(groups);
+    const run = await costedRun(generator, name, workload, shape, groups);
+    const acceptsEnded = performance.now();
+    const deadline = Date.now() + timeoutMs;
+    let after = before;
+    let lastProgress = '';
+    // Queues polled, not the database: a count over the growing tables would itself cost
+    // MariaDB CPU and be billed to the system.
+    for (;;) {
+      if ((await Promise.all(queues.map(queueIdle))).every(Boolean)) {
+        after = await counts(system.databaseUrl, table);
+        if (after.final + after.onHold - before.final - before.onHold >= run.ok) break;
+      }
+      if (Date.now() > deadline) throw new Error(`${name}: not final within ${timeoutMs} ms`);
+      const waiting = await queues[0]?.getJobCounts('wait', 'active');
+      const line = `\r   jobs waiting ${waiting?.wait ?? 0}, active ${waiting?.active ?? 0}   `;
+      if (line !== lastProgress) process.stderr.write(line);
+      lastProgress = line;
+      await sleep(200);
+    }
+    const toFinalS = (performance.now() - acceptsEnded) / 1_000;
+    const cpu = stopAll();
+    process.stderr.write(
+      `\r   final ${run.ok} / ${run.ok} in ${toFinalS.toFixed(1)} s after the last accept\n`,
+    );
+    return {
+      run,
+      endToEnd: {
+        name,
+        generator,
+        accepted: run.ok,
+        finalised: after.final - before.final,
+        onHold: after.onHold - before.onHold,
+        toFinalS,
+        cpu,
+      },
+    };
+  } finally {
+    await Promise.all(queues.map((q) => q.close()));
+  }
+}

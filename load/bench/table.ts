@@ -1,0 +1,207 @@
+import type { CostedRun, EndToEnd } from './cost';
+import { perUnit } from './cost';
+import type { GeneratorName } from './generators';
+import type { OpenLoopResult } from './open-loop';
+
+const us = (n: number | undefined) =>
+  n === undefined || Number.isNaN(n) ? '' : n < 10 ? n.toFixed(1) : n.toFixed(0);
+
+/** An open-loop run and the CPU every process spent in it. */
+export interface OpenLoopRun extends OpenLoopResult {
+  name: string;
+  cpu: Record<string, number>;
+  /** ms per second the API's JavaScript thread was runnable but had no CPU (schedstat). */
+  apiWaitMsPerS: number;
+  /** The 1-minute load average over the run (mean of start and end). */
+  loadAverage: number;
+}
+
+export const OPEN_DETAIL = 'API product detail (cached)';
+export const OPEN_ACCEPTS = 'API order accepts, workers running';
+/** The issue's latency goals at half the capacity: p99 in ms. */
+const OPEN_GOALS: Record<string, number> = { [OPEN_DETAIL]: 5, [OPEN_ACCEPTS]: 10 };
+
+export function openLoopRows(open: readonly OpenLoopRun[]): string[] {
+  return [
+    '| open loop | offered/s | sent | 2xx | non-2xx + errors | p50 ms | p99 ms | p99.9 ms | max ms | api µs per 2xx | API thread waiting for a CPU, ms/s | load average | goal (p99) | met |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|',
+    ...open.map((o) => {
+      const goal = OPEN_GOALS[o.name];
+      return `| ${o.name} (generator: open-loop, this process) | ${o.rate} | ${o.sent} | ${o.ok} | ${o.non2xx + o.errors} | ${o.p50Ms.toFixed(2)} | ${o.p99Ms.toFixed(2)} | ${o.p999Ms.toFixed(2)} | ${o.maxMs.toFixed(1)} | ${us((o.cpu.api ?? 0) / o.ok)} | ${o.apiWaitMsPerS.toFixed(0)} | ${o.loadAverage.toFixed(1)} | ${goal === undefined ? '' : `≤ ${goal} ms`} | ${goal === undefined ? '' : o.p99Ms <= goal ? 'PASS' : 'MISS'} |`;
+    }),
+  ];
+}
+
+/** The system's processes: what a user pays for (the generator is not). */
+export const SYSTEM = ['api', 'workers', 'redis', 'mariadb'] as const;
+
+/** A raw SQL loop's cost: its client (this process) and MariaDB, per order. */
+export interface RawSqlCost {
+  label: string;
+  orders: number;
+  perSecond: number;
+  clientUs: number;
+  mariadbUs: number;
+}
+
+/** The workers draining jobs queued while they were paused: finalisation alone, per order. */
+export interface DrainCost {
+  label: string;
+  orders: number;
+  perSecond: number;
+  cpu: Record<string, number>;
+}
+
+export interface CostTarget {
+  figure: string;
+  generator: GeneratorName | '—';
+  value: number;
+  detail: string;
+  goal: string;
+  met: boolean | undefined;
+}
+
+/** CPU µs per 2xx answer of every group of a run. */
+export function runRows(runs: readonly CostedRun[]): string[] {
+  const groups = ['api', 'workers', 'redis', 'mariadb', 'server', 'generator'];
+  return [
+    `| run | generator | req/s | p50 ms | p99 ms | non-2xx | errors | ${groups.map((g) => `${g} µs`).join(' | ')} |`,
+    `|---|---|---:|---:|---:|---:|---:|${groups.map(() => '---:').join('|')}|`,
+    ...runs.map(
+      (r) =>
+        `| ${r.name} | ${r.generator} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms} | ${r.p99Ms} | ${r.non2xx} | ${r.errors} | ${groups
+          .map((g) => (r.cpu[g] === undefined ? '' : us(r.cpu[g] / r.ok)))
+          .join(' | ')} |`,
+    ),
+  ];
+}
+
+export function endToEndRows(
+  e2e: readonly EndToEnd[],
+  drains: readonly DrainCost[],
+  raw: readonly RawSqlCost[],
+): string[] {
+  const cell = (cpu: Record<string, number>, units: number) =>
+    [...SYSTEM.map((g) => us((cpu[g] ?? 0) / units)), us(perUnit(cpu, units, SYSTEM))].join(' | ');
+  return [
+    '| work, request to final | generator | requests | final (ON_HOLD) | s to final after the last accept | api µs | workers µs | redis µs | mariadb µs | system µs |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...e2e.map(
+      (e) =>
+        `| ${e.name} | ${e.generator} | ${e.accepted} | ${e.finalised} (${e.onHold}) | ${e.toFinalS.toFixed(1)} | ${cell(e.cpu, e.finalised)} |`,
+    ),
+    ...drains.map(
+      (d) =>
+        `| queued orders drained, ${d.label} (finalisation only, ${d.perSecond.toFixed(0)}/s) | — | ${d.orders} | ${d.orders} | | ${cell(d.cpu, d.orders)} |`,
+    ),
+    ...raw.map(
+      (r) =>
+        `| raw SQL order loop, ${r.label} (${r.perSecond.toFixed(0)}/s; client ${us(r.clientUs)} µs + MariaDB ${us(r.mariadbUs)} µs) | — | ${r.orders} | ${r.orders} | | | | | ${us(r.mariadbUs)} | ${us(r.clientUs + r.mariadbUs)} |`,
+    ),
+  ];
+}
+
+export function targetRows(targets: readonly CostTarget[]): string[] {
+  return [
+    '| figure | generator | measured | goal | met |',
+    '|---|---|---:|---:|:---:|',
+    ...targets.map(
+      (t) =>
+        `| ${t.figure} | ${t.generator} | ${Number.isNaN(t.value) ? '—' : `${t.value.toFixed(2)}×`} (${t.detail}) | ${t.goal} | ${t.met === undefined ? 'not measured' : t.met ? 'PASS' : 'MISS'} |`,
+    ),
+  ];
+}
+
+/** The issue's table, one row per figure and generator. */
+export function costTargets(
+  generators: readonly GeneratorName[],
+  runs: readonly CostedRun[],
+  e2e: readonly EndToEnd[],
+  raw: RawSqlCost | undefined,
+): CostTarget[] {
+  const serverUs = (name: string, g: GeneratorName) => {
+    const r = runs.find((x) => x.name === name && x.generator === g);
+    return r ? (r.cpu.server ?? 0) / r.ok : Number.NaN;
+  };
+  // Per accept: divided by the final rows, which also count the requests still in flight
+  // when the generator stopped counting (the server did accept them).
+  const apiUs = (name: string, g: GeneratorName) => {
+    const r = runs.find((x) => x.name === name && x.generator === g);
+    const e = e2e.find((x) => x.name === name && x.generator === g);
+    return r ? (r.cpu.api ?? 0) / (e?.finalised ?? r.ok) : Number.NaN;
+  };
+  const systemUs = (name: string, g: GeneratorName) => {
+    const e = e2e.find((x) => x.name === name && x.generator === g);
+    return e ? perUnit(e.cpu, e.finalised, SYSTEM) : Number.NaN;
+  };
+  const toFinal = (name: string, g: GeneratorName) =>
+    e2e.find((x) => x.name === name && x.generator === g)?.toFinalS ?? Number.NaN;
+  const rawUs = raw ? raw.clientUs + raw.mariadbUs : Number.NaN;
+  const targets: CostTarget[] = [];
+  for (const g of generators) {
+    const accept = apiUs(ACCEPTS, g);
+    const express = serverUs(EXPRESS, g);
+    targets.push({
+      figure: 'API CPU per accepted order ÷ Express CPU per hello-world request',
+      generator: g,
+      value: accept / express,
+      detail: `${us(accept)} / ${us(express)} µs`,
+      goal: '≤ 1.5×',
+      met: accept / express <= 1.5,
+    });
+    const detail = apiUs(DETAIL, g);
+    const bare = serverUs(BARE, g);
+    targets.push({
+      figure: "API CPU per cached product detail ÷ bare node:http's CPU per request (same JSON)",
+      generator: g,
+      value: detail / bare,
+      detail: `${us(detail)} / ${us(bare)} µs`,
+      goal: '≤ 1.1×',
+      met: detail / bare <= 1.1,
+    });
+    const order = systemUs(ACCEPTS, g);
+    targets.push({
+      figure:
+        'CPU of API + workers + Redis + MariaDB per finalised order ÷ raw SQL order loop (client + MariaDB) per order',
+      generator: g,
+      value: order / rawUs,
+      detail: `${us(order)} / ${us(rawUs)} µs`,
+      goal: '≤ 0.25×',
+      met: order / rawUs <= 0.25,
+    });
+    const charge = systemUs(CHARGES, g);
+    targets.push({
+      figure: 'charges: CPU per final charge ÷ per final order (same end-to-end figure)',
+      generator: g,
+      value: charge / order,
+      detail: `${us(charge)} / ${us(order)} µs`,
+      goal: '≤ 1.0×',
+      met: charge / order <= 1.0,
+    });
+    const chargeS = toFinal(CHARGES, g);
+    const orderS = toFinal(ACCEPTS, g);
+    targets.push({
+      figure: 'charges: time to final after the last accept ÷ orders',
+      generator: g,
+      value: chargeS / orderS,
+      detail: `${chargeS.toFixed(1)} / ${orderS.toFixed(1)} s`,
+      goal: '≤ 1.0× (or both < 1 s)',
+      met: chargeS <= orderS || (chargeS < 1 && orderS < 1),
+    });
+  }
+  targets.push({
+    figure: 'cluster mode: end-to-end CPU per order ÷ single Redis',
+    generator: '—',
+    value: Number.NaN,
+    detail: 'the bench runs a single Redis',
+    goal: '≤ 1.2×',
+    met: undefined,
+  });
+  return targets;
+}
+
+export const BARE = 'bare node:http, product JSON';
+export const EXPRESS = 'Express hello-world, product JSON';
+export const DETAIL = 'API product detail (cached)';
+export const ACCEPTS = 'API order accepts, workers running';
+export const CHARGES = 'API charge accepts, workers running';
