@@ -82,33 +82,25 @@ export function serializeEvent(event: OrderEvent): string {
     unitPrice: item.unitPrice,
     subtotal: item.subtotal,
   }));
-  if (event.type === ORDER_CANCELLED) {
-    return JSON.stringify({
-      eventId: event.eventId,
-      type: event.type,
-      occurredAt: event.occurredAt,
-      order: {
-        orderId: order.orderId,
-        userId: order.userId,
-        items,
-        totalAmount: order.totalAmount,
-        refundedAmount: event.order.refundedAmount,
-        paidAt: order.paidAt,
-        cancelledAt: event.order.cancelledAt,
-      },
-    });
-  }
+  const head = {
+    orderId: order.orderId,
+    userId: order.userId,
+    items,
+    totalAmount: order.totalAmount,
+  };
   return JSON.stringify({
     eventId: event.eventId,
     type: event.type,
     occurredAt: event.occurredAt,
-    order: {
-      orderId: order.orderId,
-      userId: order.userId,
-      items,
-      totalAmount: order.totalAmount,
-      paidAt: order.paidAt,
-    },
+    order:
+      event.type === ORDER_CANCELLED
+        ? {
+            ...head,
+            refundedAmount: event.order.refundedAmount,
+            paidAt: order.paidAt,
+            cancelledAt: event.order.cancelledAt,
+          }
+        : { ...head, paidAt: order.paidAt },
   });
 }
 

@@ -3,7 +3,9 @@ import { ORDERS_QUEUE, type OrderJob } from '../../shared/queues/orders';
 import {
   fund,
   insertProduct,
+  submitCancel,
   submitOrder,
+  waitForCancelled,
   waitForFinal,
   type Submitted,
 } from '../harness/pipeline';
@@ -81,6 +83,40 @@ describe('Order events to the data platform', () => {
     expect(received?.headers['x-signature']).toBe(expectedSignature(received?.body ?? ''));
     expect(row).toMatchObject({ status: 'DELIVERED', attempts: 1, lastError: null });
     expect(row?.deliveredAt).toBeInstanceOf(Date);
+  });
+
+  it('When a PAID order is cancelled, then the platform receives one order.cancelled event with exactly the contract body and a valid signature', async () => {
+    const { token, order } = await paidOrder(309, [{ productId: 2, quantity: 2 }]);
+    const cancel = await submitCancel(world.api.baseUrl, token, order.orderId);
+    expect(cancel.status).toBe(202);
+    const cancelled = await waitForCancelled<OrderBody & { cancelledAt: string }>(
+      world.api.baseUrl,
+      token,
+      cancel.statusUrl,
+    );
+    let rows: Awaited<ReturnType<typeof eventRows>> = [];
+    await eventually('the order.paid and order.cancelled events DELIVERED', async () => {
+      rows = await eventRows(world.ctx, [order.orderId]);
+      return rows.length === 2 && rows.every((r) => r.status === 'DELIVERED');
+    });
+    const row = rows[1];
+    const received = world.receiver.acknowledged().get(row?.id ?? '')?.[0];
+    const expectedBody = JSON.stringify({
+      eventId: row?.id,
+      type: 'order.cancelled',
+      occurredAt: cancelled.cancelledAt,
+      order: {
+        orderId: order.orderId,
+        userId: 309,
+        items: [{ productId: 2, quantity: 2, unitPrice: 350, subtotal: 700 }],
+        totalAmount: 700,
+        refundedAmount: 700,
+        paidAt: order.paidAt,
+        cancelledAt: cancelled.cancelledAt,
+      },
+    });
+    expect(received?.body).toBe(expectedBody);
+    expect(received?.headers['x-signature']).toBe(expectedSignature(received?.body ?? ''));
   });
 
   it('When several orders are PAID at once, then every one of them is delivered, each under its own event id', async () => {

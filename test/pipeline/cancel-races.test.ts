@@ -13,7 +13,7 @@ import {
   waitForFinal,
   type Submitted,
 } from '../harness/pipeline';
-import { runBuilt, type RunningProcess } from '../harness/process';
+import { builtProcesses } from '../harness/built-processes';
 
 /**
  * Cancellations racing their orders, each other and a killed worker, on real processes: two API
@@ -22,43 +22,22 @@ import { runBuilt, type RunningProcess } from '../harness/process';
  * nothing refunded before one) with money and stock conserved.
  */
 let ctx: TestContext;
-const running: RunningProcess[] = [];
+const processes = builtProcesses(() => ctx);
 
 beforeAll(async () => {
   ctx = await createTestContext();
 });
 
 afterEach(async () => {
-  await Promise.all(running.splice(0).map((p) => p.stop()));
+  await processes.stopAll();
 });
 
 afterAll(async () => {
   await ctx.destroy();
 });
 
-const env = () => ({
-  ...ctx.env,
-  PORT: '0',
-  WORKER_METRICS_PORT: '0',
-  LOG_LEVEL: 'info',
-  WORKER_CONCURRENCY: '4',
-  // Short locks: jobs of a killed worker are picked up again within ~2 s, not 30.
-  WORKER_LOCK_MS: '2000',
-});
-
-async function startApi(): Promise<string> {
-  const api = runBuilt('api/main.js', [], env());
-  running.push(api);
-  const line = await api.waitForLog('api listening');
-  return `http://127.0.0.1:${String(line.port)}`;
-}
-
-async function startWorkers(): Promise<RunningProcess> {
-  const workers = runBuilt('workers/main.js', [], env());
-  running.push(workers);
-  await workers.waitForLog('workers started');
-  return workers;
-}
+const startApi = () => processes.api();
+const startWorkers = () => processes.workers();
 
 const count = async (sql: string, replacements: unknown[] = []): Promise<number> => {
   const [rows] = await ctx.sequelize.query(sql, { replacements });

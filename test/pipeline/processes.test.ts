@@ -10,47 +10,25 @@ import {
   waitForFinal,
   type Submitted,
 } from '../harness/pipeline';
-import { runBuilt, type RunningProcess } from '../harness/process';
+import { builtProcesses } from '../harness/built-processes';
 
 let ctx: TestContext;
-const running: RunningProcess[] = [];
+const processes = builtProcesses(() => ctx);
 
 beforeAll(async () => {
   ctx = await createTestContext();
 });
 
 afterEach(async () => {
-  await Promise.all(running.splice(0).map((p) => p.stop()));
+  await processes.stopAll();
 });
 
 afterAll(async () => {
   await ctx.destroy();
 });
 
-const env = (extra: Record<string, string> = {}) => ({
-  ...ctx.env,
-  PORT: '0',
-  WORKER_METRICS_PORT: '0',
-  LOG_LEVEL: 'info',
-  WORKER_CONCURRENCY: '4',
-  // Short locks: jobs of a killed worker are picked up again within ~2 s, not 30.
-  WORKER_LOCK_MS: '2000',
-  ...extra,
-});
-
-async function startApi(): Promise<string> {
-  const api = runBuilt('api/main.js', [], env());
-  running.push(api);
-  const line = await api.waitForLog('api listening');
-  return `http://127.0.0.1:${String(line.port)}`;
-}
-
-async function startWorkers(): Promise<RunningProcess> {
-  const workers = runBuilt('workers/main.js', [], env());
-  running.push(workers);
-  await workers.waitForLog('workers started');
-  return workers;
-}
+const startApi = () => processes.api();
+const startWorkers = () => processes.workers();
 
 const countRows = async (sql: string): Promise<number> => {
   const [rows] = await ctx.sequelize.query(sql);
