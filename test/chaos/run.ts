@@ -156,7 +156,7 @@ export async function runScenario(
       maxInFlight: spec.maxInFlight,
       submitGiveUpMs: spec.faultMs + spec.afterMs + 60_000,
       // Cancellations race their orders through every fault; the verdict counts them in.
-      cancelShare: CANCEL_SHARE,
+      cancelShare: spec.cancelShare ?? CANCEL_SHARE,
     });
     cleanup.push(() => clients.stop());
     await clients.fund(FUNDING);

@@ -53,6 +53,11 @@ export interface ScenarioSpec {
   jobBackoffMs: number;
   /** ON_HOLD fails the scenario: a database outage must be waited out, not handed to operators. */
   onHoldFails: boolean;
+  /**
+   * Share of the orders their clients cancel (half before processing, half once PAID); the
+   * verdict counts the cancellations in. Default 0.2.
+   */
+  cancelShare?: number;
   /** Lost orders are measured, not a failure (a Redis master killed without replica acks). */
   lossMeasured?: boolean;
 }
@@ -181,6 +186,9 @@ export function scenarioSpecs(short: boolean): ScenarioSpec[] {
       // end: long enough for the backlog, no longer.
       drainMs: acks === 1 ? (short ? 30_000 : 60_000) : short ? 12_000 : 30_000,
       lossMeasured: acks === 0,
+      // Orders only: a cancellation a failing Redis master puts ON_HOLD leaves its order PAID,
+      // and clients polling the order cannot tell that from one still on its way.
+      cancelShare: 0,
     })),
   ];
 }
