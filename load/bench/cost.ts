@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Queue } from 'bullmq';
+import type { RequestQueues } from '../../shared/queues';
 import mysql from 'mysql2/promise';
-import { CpuMeter, type CpuUse, type Groups } from './cpu';
+import { CpuMeter, settle, type CpuUse, type Groups } from './cpu';
 import {
   generate,
   type GeneratorName,
@@ -77,8 +77,9 @@ async function counts(
 
 /**
  * Accepts (orders or charges) through the API with the workers running, then waits until the
- * queue and the events queue are idle and every accepted request has its final row; CPU of
- * every process from the first accept to the last final row.
+ * kind's queues (every partition) and the events queue are idle and every accepted request has
+ * its final row; CPU of every process from the first accept to the last final row. `queues`
+ * are the caller's (opened on the system's key layout) and stay open.
  */
 export async function acceptToFinal(
   generator: GeneratorName,
@@ -86,53 +87,50 @@ export async function acceptToFinal(
   workload: Workload & { kind: 'order' | 'charge' },
   shape: RunShape,
   groups: Groups,
-  system: { databaseUrl: string; redis: Redis; prefix: string },
+  system: { databaseUrl: string; queues: RequestQueues },
   timeoutMs = 600_000,
 ): Promise<{ run: CostedRun; endToEnd: EndToEnd }> {
   const table: Table = workload.kind === 'order' ? 'orders' : 'charges';
-  const queues = [table, 'events'].map(
-    (q) => new Queue(q, { connection: system.redis, prefix: system.prefix }),
-  );
-  try {
-    const before = await counts(system.databaseUrl, table);
-    const stopAll = meter.start(groups);
-    const run = await costedRun(generator, name, workload, shape, groups);
-    const acceptsEnded = performance.now();
-    const deadline = Date.now() + timeoutMs;
-    let after = before;
-    let lastProgress = '';
-    // Queues polled, not the database: a count over the growing tables would itself cost
-    // MariaDB CPU and be billed to the system.
-    for (;;) {
-      if ((await Promise.all(queues.map(queueIdle))).every(Boolean)) {
-        after = await counts(system.databaseUrl, table);
-        if (after.final + after.onHold - before.final - before.onHold >= run.ok) break;
-      }
-      if (Date.now() > deadline) throw new Error(`${name}: not final within ${timeoutMs} ms`);
-      const waiting = await queues[0]?.getJobCounts('wait', 'active');
-      const line = `\r   jobs waiting ${waiting?.wait ?? 0}, active ${waiting?.active ?? 0}   `;
-      if (line !== lastProgress) process.stderr.write(line);
-      lastProgress = line;
-      await sleep(200);
+  const requests = system.queues[table].partitions.map((p) => p.queue as Queue);
+  const queues = [...requests, system.queues.events as Queue];
+  const before = await counts(system.databaseUrl, table);
+  await settle([...(groups.mariadb ?? []), ...(groups.redis ?? [])]);
+  const stopAll = meter.start(groups);
+  const run = await costedRun(generator, name, workload, shape, groups);
+  const acceptsEnded = performance.now();
+  const deadline = Date.now() + timeoutMs;
+  let after: Awaited<ReturnType<typeof counts>>;
+  let lastProgress = '';
+  // Queues polled, not the database: a count over the growing tables would itself cost
+  // MariaDB CPU and be billed to the system.
+  for (;;) {
+    if ((await Promise.all(queues.map(queueIdle))).every(Boolean)) {
+      after = await counts(system.databaseUrl, table);
+      if (after.final + after.onHold - before.final - before.onHold >= run.ok) break;
     }
-    const toFinalS = (performance.now() - acceptsEnded) / 1_000;
-    const cpu = stopAll();
-    process.stderr.write(
-      `\r   final ${run.ok} / ${run.ok} in ${toFinalS.toFixed(1)} s after the last accept\n`,
-    );
-    return {
-      run,
-      endToEnd: {
-        name,
-        generator,
-        accepted: run.ok,
-        finalised: after.final - before.final,
-        onHold: after.onHold - before.onHold,
-        toFinalS,
-        cpu,
-      },
-    };
-  } finally {
-    await Promise.all(queues.map((q) => q.close()));
+    if (Date.now() > deadline) throw new Error(`${name}: not final within ${timeoutMs} ms`);
+    const perQueue = await Promise.all(requests.map((q) => q.getJobCounts('wait', 'active')));
+    const sum = (state: string) => perQueue.reduce((n, c) => n + (c[state] ?? 0), 0);
+    const line = `\r   jobs waiting ${sum('wait')}, active ${sum('active')}   `;
+    if (line !== lastProgress) process.stderr.write(line);
+    lastProgress = line;
+    await sleep(200);
   }
+  const toFinalS = (performance.now() - acceptsEnded) / 1_000;
+  const cpu = stopAll();
+  process.stderr.write(
+    `\r   final ${run.ok} / ${run.ok} in ${toFinalS.toFixed(1)} s after the last accept\n`,
+  );
+  return {
+    run,
+    endToEnd: {
+      name,
+      generator,
+      accepted: run.ok,
+      finalised: after.final - before.final,
+      onHold: after.onHold - before.onHold,
+      toFinalS,
+      cpu,
+    },
+  };
 }

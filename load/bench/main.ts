@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -15,17 +15,20 @@ import { clusterBench } from './cluster';
 import { DedicatedMariaDb } from '../../test/harness/mariadb';
 import { DedicatedRedis } from '../../test/harness/redis';
 import { acceptToFinal, costedRun, type CostedRun, type EndToEnd } from './cost';
-import { CpuMeter, loadAverage, readSchedstat, type Groups } from './cpu';
+import { CpuMeter, loadAverage, pidsNamed, readSchedstat, settle, type Groups } from './cpu';
 import { generate, type Workload } from './generators';
 import { cannon, watchMemory, type Throughput } from './measure';
 import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './options';
 import { rawSqlLoop, type RawSqlResult } from './raw-sql';
 import { fundUsers, seedProducts, timeToFinalise } from './setup';
 import { openLoop } from './open-loop';
+import { readQueues } from './queues';
+import { singleLayout } from '../../test/harness/queues';
 import { percentileChart } from '../report/render';
 import {
   ACCEPTS,
   BARE,
+  BARE_HEADERS,
   CHARGES,
   DETAIL,
   EXPRESS,
@@ -70,7 +73,7 @@ function orderRequest(tokens: readonly string[], key: string, i: number): string
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function startServer(
-  kind: 'bare' | 'express',
+  kind: 'bare' | 'bare-headers' | 'express',
   options: BenchOptions,
 ): Promise<{ stop: () => Promise<void>; url: string; pid: number }> {
   const server = runBuilt('load/bench/servers.js', [kind], { ...options.systemEnv });
@@ -88,20 +91,6 @@ interface Servers {
   redisUrl: string;
   pids(): { mariadb: number[]; redis: number[] };
   close(): Promise<void>;
-}
-
-/** Pids of the processes named `name` on this host (a shared server's). */
-function pidsNamed(name: string): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === name;
-      } catch {
-        return false;
-      }
-    });
 }
 
 /** Servers of the bench's own unless BENCH_DATABASE_SERVER / BENCH_REDIS_URL name others. */
@@ -223,9 +212,12 @@ async function main(options: BenchOptions): Promise<void> {
       Array.from({ length: USERS }, (_, i) => signUserToken(JWT_SECRET, i + 1, '1h')),
     );
 
-    log('\n== baselines: the same product JSON from node:http and from an Express hello-world');
+    log(
+      "\n== baselines: the same product JSON from node:http (bare, and with the API's headers) and from an Express hello-world",
+    );
     for (const [kind, name] of [
       ['bare', BARE],
+      ['bare-headers', BARE_HEADERS],
       ['express', EXPRESS],
     ] as const) {
       const server = await startServer(kind, options);
@@ -267,25 +259,36 @@ async function main(options: BenchOptions): Promise<void> {
       );
     }
 
-    const drainTo = { databaseUrl: db.url, redis, prefix };
-    for (const [kind, name] of [
-      ['order', ACCEPTS],
-      ['charge', CHARGES],
-    ] as const) {
-      log(`\n== the API: ${kind} accepts (202), workers running, until every one is final`);
-      for (const g of ['warm-up', ...options.generators] as const) {
-        const workload: Workload & { kind: typeof kind } =
-          kind === 'order'
-            ? { kind, baseUrl: apiUrl, tokens, products: MANY_PRODUCTS, key: `${prefix}-${g}-o` }
-            : { kind, baseUrl: apiUrl, tokens, key: `${prefix}-${g}-c` };
-        if (g === 'warm-up') {
-          await acceptToFinal(first, `${name} (warm-up)`, workload, warmUp, groups(), drainTo);
-          continue;
+    const drainTo = { databaseUrl: db.url, queues: readQueues(redis, singleLayout(prefix)) };
+    try {
+      for (const [kind, name] of [
+        ['order', ACCEPTS],
+        ['charge', CHARGES],
+      ] as const) {
+        log(`\n== the API: ${kind} accepts (202), workers running, until every one is final`);
+        for (const g of ['warm-up', ...options.generators] as const) {
+          const workload: Workload & { kind: typeof kind } =
+            kind === 'order'
+              ? { kind, baseUrl: apiUrl, tokens, products: MANY_PRODUCTS, key: `${prefix}-${g}-o` }
+              : { kind, baseUrl: apiUrl, tokens, key: `${prefix}-${g}-c` };
+          if (g === 'warm-up') {
+            await acceptToFinal(first, `${name} (warm-up)`, workload, warmUp, groups(), drainTo);
+            continue;
+          }
+          const { run, endToEnd } = await acceptToFinal(
+            g,
+            name,
+            workload,
+            shape,
+            groups(),
+            drainTo,
+          );
+          runs.push(run);
+          e2e.push(endToEnd);
         }
-        const { run, endToEnd } = await acceptToFinal(g, name, workload, shape, groups(), drainTo);
-        runs.push(run);
-        e2e.push(endToEnd);
       }
+    } finally {
+      await drainTo.queues.close();
     }
 
     // Open loop at half the capacity just measured (the best closed-loop figure of the run).
@@ -356,6 +359,8 @@ async function main(options: BenchOptions): Promise<void> {
       ['one hot product', () => MANY_PRODUCTS + 1],
     ] as const) {
       log(`\n== orders finalised: ${label} (${ORDERS} orders)`);
+      const backgroundOf = () => [...servers.pids().mariadb, ...servers.pids().redis];
+      await settle(backgroundOf());
       // As many connections as one worker process runs orders at once (WORKER_CONCURRENCY).
       const stopRaw = meter.start({ mariadb: servers.pids().mariadb });
       const rawResult = await rawSqlLoop(
@@ -374,6 +379,7 @@ async function main(options: BenchOptions): Promise<void> {
         clientUs: (rawCpu.generator ?? 0) / ORDERS,
         mariadbUs: (rawCpu.mariadb ?? 0) / ORDERS,
       });
+      await settle(backgroundOf());
       const stopDrain = meter.start(groups());
       const perSecond = await timeToFinalise(db, redis, prefix, ORDERS, 600_000, productFor, USERS);
       drains.push({ label, orders: ORDERS, perSecond, cpu: stopDrain() });

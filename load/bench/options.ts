@@ -11,8 +11,9 @@ export interface BenchOptions {
   /** Orders queued for each drain (`--orders`, default 4,000). */
   orders: number;
   /**
-   * `--cluster`: instead of the baselines, order accepts on a single Redis against a 6-node
-   * Redis Cluster, with and without REDIS_MIN_REPLICAS_ACK (`load/bench/cluster.ts`).
+   * `--cluster`: instead of the baselines, order accepts followed until final on a single
+   * Redis against a 6-node Redis Cluster, with and without REDIS_MIN_REPLICAS_ACK, with CPU per
+   * final order of every process (`load/bench/cluster.ts`).
    */
   cluster: boolean;
   /**
@@ -53,8 +54,9 @@ export const BENCH_USAGE = `usage: npm run bench -- [--duration S] [--connection
   --duration S      seconds of each closed-loop run (default 10)
   --connections N   concurrent connections of each run (default 100)
   --orders N        orders queued for each drain (default 4000)
-  --cluster         order accepts on a single Redis and on a 6-node Redis Cluster (with and
-                    without REDIS_MIN_REPLICAS_ACK=1) instead of the baselines
+  --cluster         order accepts followed until final on a single Redis and on a 6-node
+                    Redis Cluster (with and without REDIS_MIN_REPLICAS_ACK=1), CPU per final
+                    order of every process, instead of the baselines
   --generator G     closed-loop load generator: autocannon (in this process), wrk (the Debian
                     package, Lua scripts in load/bench/wrk/), or both (default autocannon)
   --cpu-prof        run the API and workers under node --cpu-prof (profiles in the results)

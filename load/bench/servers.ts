@@ -1,11 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import { securityHeaders } from '../../api/http/security-headers';
 
 /**
- * The baselines' servers, run as child processes by the benchmark (`node dist/load/bench/servers.js
- * bare|express`) so they get a core of their own like the API does. Both serve the same product
- * JSON the API serves, prepared once.
+ * The baselines' servers, run as child processes by the benchmark (`node
+ * dist/load/bench/servers.js bare|bare-headers|express`) so they get a core of their own like
+ * the API does. All serve the same product JSON the API serves, prepared once. `bare-headers`
+ * sends what the API's edge sends with it (helmet's headers, a fresh X-Request-Id,
+ * Content-Length) and nothing more: how much of the API's cost over bare node:http is the
+ * headers alone.
  */
 const product = JSON.stringify({
   id: 1,
@@ -29,6 +34,25 @@ if (kind === 'bare') {
   server.listen(0, '127.0.0.1', () => {
     announce(server);
   });
+} else if (kind === 'bare-headers') {
+  const fixed = [...securityHeaders()].flat();
+  const length = String(Buffer.byteLength(product));
+  const server = http.createServer((_req, res) => {
+    res
+      .writeHead(200, [
+        'X-Request-Id',
+        randomUUID(),
+        ...fixed,
+        'Content-Type',
+        'application/json; charset=utf-8',
+        'Content-Length',
+        length,
+      ])
+      .end(product);
+  });
+  server.listen(0, '127.0.0.1', () => {
+    announce(server);
+  });
 } else if (kind === 'express') {
   const app = express();
   app.get('/api/products/:productId', (_req, res) => {
@@ -38,6 +62,6 @@ if (kind === 'bare') {
     announce(server);
   });
 } else {
-  process.stderr.write('usage: servers.js bare|express\n');
+  process.stderr.write('usage: servers.js bare|bare-headers|express\n');
   process.exit(2);
 }

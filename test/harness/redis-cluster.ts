@@ -72,6 +72,13 @@ export class RedisCluster {
     return [...this.nodes.keys()].map((port) => `127.0.0.1:${port}`).join(',');
   }
 
+  /** The running nodes' process ids (the bench reads their CPU time from /proc). */
+  pids(): number[] {
+    return [...this.nodes.values()].flatMap((node) =>
+      node.running && node.child.pid !== undefined ? [node.child.pid] : [],
+    );
+  }
+
   /** The nodes as the cluster sees them now, from any node that answers. */
   async topology(): Promise<ClusterNode[]> {
     for (const [port, node] of this.nodes) {
