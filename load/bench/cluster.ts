@@ -263,7 +263,15 @@ async function runOnce(
 const systemUs = (run: Run) => perUnit(run.endToEnd.cpu, run.endToEnd.finalised);
 const us = (n: number) => n.toFixed(0);
 
-export async function clusterBench(options: BenchOptions): Promise<void> {
+/**
+ * Runs `setups` `rounds` times, alternated, on a Redis Cluster, a single Redis and a MariaDB of
+ * their own, started here and stopped before it returns.
+ */
+async function runSetups(
+  options: BenchOptions,
+  setups: readonly Setup[],
+  rounds: number,
+): Promise<Run[]> {
   log('== starting a 6-node Redis Cluster (3 masters, 3 replicas), a single Redis, a MariaDB');
   const cluster = await RedisCluster.start({ masters: 3, replicasPerMaster: 1 });
   const runs: Run[] = [];
@@ -284,10 +292,10 @@ export async function clusterBench(options: BenchOptions): Promise<void> {
       mysqlUrl: ownMariadb?.url() ?? options.databaseServer ?? '',
       mariadbPids: () => (ownMariadb?.pid === undefined ? shared : [ownMariadb.pid]),
     };
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const [i, setup] of SETUPS.entries()) {
-        log(`\n== ${setup.name}, run ${round + 1} of ${ROUNDS}`);
-        runs.push(await runOnce(setup, backends, options, round, round * SETUPS.length + i));
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, setup] of setups.entries()) {
+        log(`\n== ${setup.name}, run ${round + 1} of ${rounds}`);
+        runs.push(await runOnce(setup, backends, options, round, round * setups.length + i));
       }
     }
   } finally {
@@ -295,6 +303,12 @@ export async function clusterBench(options: BenchOptions): Promise<void> {
     await mariadb?.destroy();
     await cluster.stop();
   }
+  return runs;
+}
+
+/** `npm run bench -- --cluster`: every setup, {@link ROUNDS} rounds, and the report. */
+export async function clusterBench(options: BenchOptions): Promise<void> {
+  const runs = await runSetups(options, SETUPS, ROUNDS);
   const report = clusterReport(runs, options);
   process.stdout.write(`\n${report}\n`);
   const dir = resultsDir(new Date(), 'bench-cluster');
@@ -302,6 +316,27 @@ export async function clusterBench(options: BenchOptions): Promise<void> {
   writeFileSync(path.join(dir, 'bench-cluster.md'), `${report}\n`);
   writeFileSync(path.join(dir, 'bench-cluster.json'), JSON.stringify({ runs }, null, 2));
   log(`\nwritten to ${dir}`);
+}
+
+/** One cluster-mode row of the cost table: system CPU per final order, cluster ÷ single Redis. */
+export interface ClusterFigure {
+  setup: string;
+  clusterUs: number;
+  singleUs: number;
+}
+
+/**
+ * The cost table's cluster-mode figures in a plain `npm run bench`: one round of the default
+ * setup (a single Redis, one partition) and of the cluster with and without acknowledgements.
+ */
+export async function clusterFigures(options: BenchOptions): Promise<ClusterFigure[]> {
+  const setups = SETUPS.filter((s) => s.name === BASELINE || s.cluster);
+  const runs = await runSetups(options, setups, 1);
+  const base = runs.find((r) => r.setup === BASELINE);
+  if (base === undefined) throw new Error('the single Redis run is missing');
+  return runs
+    .filter((r) => r !== base)
+    .map((r) => ({ setup: r.setup, clusterUs: systemUs(r), singleUs: systemUs(base) }));
 }
 
 /**

@@ -11,7 +11,7 @@ import { resultsDir } from '../../test/harness/paths';
 import { freePort } from '../../test/harness/ports';
 import { runBuilt } from '../../test/harness/process';
 import { SystemUnderTest } from '../../test/harness/system';
-import { clusterBench } from './cluster';
+import { clusterBench, clusterFigures, type ClusterFigure } from './cluster';
 import { DedicatedMariaDb } from '../../test/harness/mariadb';
 import { DedicatedRedis } from '../../test/harness/redis';
 import { acceptToFinal, costedRun, type CostedRun, type EndToEnd } from './cost';
@@ -415,6 +415,12 @@ async function main(options: BenchOptions): Promise<void> {
     const quiet = best('info');
     const logged = best('http');
 
+    let clusterRows: ClusterFigure[] = [];
+    if (options.clusterFigure) {
+      log('\n== cluster mode: CPU per final order on a Redis Cluster against a single Redis');
+      clusterRows = await clusterFigures(options);
+    }
+
     const generators = options.generators;
     const rps = (name: string, g: string) =>
       runs.find((r) => r.name === name && r.generator === g)?.requestsPerSecond ?? Number.NaN;
@@ -459,6 +465,7 @@ async function main(options: BenchOptions): Promise<void> {
       runs,
       e2e,
       rawCosts.find((r) => r.label === 'many products'),
+      clusterRows,
     );
     const errors =
       runs.reduce((sum, r) => sum + r.errors + r.non2xx, 0) +
@@ -527,6 +534,7 @@ async function main(options: BenchOptions): Promise<void> {
           finalised,
           bullmqAddsPerSecond,
           apiPeakMiB,
+          cluster: clusterRows,
         },
         null,
         2,

@@ -17,6 +17,11 @@ export interface BenchOptions {
    */
   cluster: boolean;
   /**
+   * The cluster-mode row of the cost table in a plain `npm run bench`: one round of the default
+   * setup against the cluster, acknowledgements off and on (`--no-cluster-figure` leaves it out).
+   */
+  clusterFigure: boolean;
+  /**
    * The closed-loop load generators (`--generator autocannon|wrk|both`, default autocannon):
    * every closed-loop scenario runs once with each, and each figure names its generator.
    */
@@ -50,6 +55,7 @@ export interface BenchInputs {
 
 export const BENCH_USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--orders N] [--cluster]
                          [--generator autocannon|wrk|both] [--cpu-prof] [--no-access-log]
+                         [--no-cluster-figure]
 
   --duration S      seconds of each closed-loop run (default 10)
   --connections N   concurrent connections of each run (default 100)
@@ -61,6 +67,9 @@ export const BENCH_USAGE = `usage: npm run bench -- [--duration S] [--connection
                     package, Lua scripts in load/bench/wrk/), or both (default autocannon)
   --cpu-prof        run the API and workers under node --cpu-prof (profiles in the results)
   --no-access-log   leave out the LOG_LEVEL=info/http comparison
+  --no-cluster-figure
+                    leave out the cluster-mode row (one round of --cluster's setups, without
+                    the single Redis with 16 partitions)
 
 Environment: BENCH_DATABASE_SERVER, BENCH_REDIS_URL (unset: a MariaDB and a Redis of the
 bench's own, so their CPU time is the bench's alone); every other variable is passed on to the
@@ -80,6 +89,7 @@ const schema = z.object({
     .transform((g): readonly GeneratorName[] => (g === 'both' ? GENERATORS : [g])),
   cpuProf: z.boolean().default(false),
   accessLog: z.boolean().default(true),
+  clusterFigure: z.boolean().default(true),
   databaseServer: unsetIfEmpty.pipe(z.url({ protocol: /^(mysql|mariadb)$/ }).optional()),
   redisUrl: unsetIfEmpty.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
 });
@@ -109,6 +119,7 @@ export function parseBenchOptions(inputs: BenchInputs): Readonly<BenchOptions> {
       generator: { type: 'string' },
       'cpu-prof': { type: 'boolean' },
       'access-log': { type: 'boolean' },
+      'cluster-figure': { type: 'boolean' },
     },
     allowNegative: true,
   });
@@ -119,6 +130,7 @@ export function parseBenchOptions(inputs: BenchInputs): Readonly<BenchOptions> {
     generators: values.generator,
     cpuProf: values['cpu-prof'],
     accessLog: values['access-log'],
+    clusterFigure: values['cluster-figure'],
     databaseServer: inputs.databaseServer,
     redisUrl: inputs.redisUrl,
   });
