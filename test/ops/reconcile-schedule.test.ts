@@ -15,6 +15,7 @@ import {
   nowS,
   samplesAfter,
   startWorkerProcess,
+  stopWorkers,
   stuck,
 } from './reconcile-support';
 import { scrape } from './scrape';
@@ -33,7 +34,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  await Promise.all(running.splice(0).map((p) => p.stop()));
+  await stopWorkers(running);
 });
 
 afterAll(async () => {

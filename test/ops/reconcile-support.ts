@@ -26,6 +26,15 @@ export async function startWorkerProcess(
   return { proc, metricsUrl: `http://127.0.0.1:${String(started.metricsPort)}` };
 }
 
+/**
+ * Stops the worker processes as a deployment does (SIGTERM): each finishes a reconcile in
+ * progress and releases the reconcile lock. A SIGKILLed worker may leave the lock held for its
+ * whole lease (30 s), and the next test's workers would skip every interval until it expires.
+ */
+export async function stopWorkers(running: RunningProcess[]): Promise<void> {
+  await Promise.all(running.splice(0).map((p) => p.terminate()));
+}
+
 /** The 'reconcile completed' lines a process logged. */
 export const completedRuns = (proc: RunningProcess): LogLine[] =>
   proc.logs().filter((line) => line.message === 'reconcile completed');

@@ -15,7 +15,7 @@ import {
   type Submitted,
 } from '../harness/pipeline';
 import type { RunningProcess } from '../harness/process';
-import { nowS, samplesAfter, startWorkerProcess, stuck } from './reconcile-support';
+import { nowS, samplesAfter, startWorkerProcess, stopWorkers, stuck } from './reconcile-support';
 import { allOf } from '../harness/queues';
 import { userBase } from '../harness/keys';
 
@@ -37,7 +37,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  await Promise.all(running.splice(0).map((p) => p.stop()));
+  await stopWorkers(running);
 });
 
 afterAll(async () => {
