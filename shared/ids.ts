@@ -8,25 +8,27 @@ const POOL_BYTES = 4_096;
 let pool = Buffer.alloc(0);
 let used = POOL_BYTES;
 
-function randomBits(): Uint8Array {
+/** The offset of 16 fresh random bytes in the pool; each slot is handed out once. */
+function randomSlot(): number {
   if (used + 16 > POOL_BYTES) {
     pool = randomBytes(POOL_BYTES);
     used = 0;
   }
   used += 16;
-  return pool.subarray(used - 16, used);
+  return used - 16;
 }
 
 /**
  * A UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, then random bits. Ids sort by
- * creation time, which keeps B-tree inserts at the right edge of the index.
+ * creation time, which keeps B-tree inserts at the right edge of the index. Written in place
+ * in the pool's slot (used once), read out as hex: no buffer per id.
  */
 export function uuidv7(now: number = Date.now()): string {
-  const bytes = Buffer.from(randomBits());
-  bytes.writeUIntBE(now, 0, 6);
-  bytes[6] = 0x70 | ((bytes[6] ?? 0) & 0x0f);
-  bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f);
-  const hex = bytes.toString('hex');
+  const at = randomSlot();
+  pool.writeUIntBE(now, at, 6);
+  pool[at + 6] = 0x70 | ((pool[at + 6] ?? 0) & 0x0f);
+  pool[at + 8] = 0x80 | ((pool[at + 8] ?? 0) & 0x3f);
+  const hex = pool.toString('hex', at, at + 16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { layoutOf } from '../keyspace';
 import type { QueueLayoutSource } from '../queues';
 import type { RedisClient } from '../redis';
@@ -87,23 +87,54 @@ export interface StatusUpdate {
   view: object;
 }
 
-/** SHA-256 of JSON with object keys sorted at every depth: key order does not matter. */
+/**
+ * SHA-256 of JSON with object keys sorted at every depth: key order does not matter. The text
+ * is what `JSON.stringify` writes for the same value with its keys sorted (a stored
+ * fingerprint must keep matching across versions), built in one pass and hashed with the
+ * one-shot `hash` (a `Hash` object per accept cost more than the JSON: load/REPORT.md,
+ * "Change: the accept's own steps").
+ */
 export function fingerprint(body: unknown): string {
-  const canonical = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(canonical);
-    if (value !== null && typeof value === 'object') {
-      return Object.fromEntries(
-        Object.keys(value)
-          .sort()
-          .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
-      );
-    }
-    return value;
-  };
-  return createHash('sha256')
-    .update(JSON.stringify(canonical(body)))
-    .digest('hex');
+  const text = canonicalJson(body);
+  if (text === undefined) throw new TypeError('a fingerprint needs a JSON value');
+  return hash('sha256', text, 'hex');
 }
+
+/**
+ * What `JSON.stringify` writes for a copy of `value` with every object's own keys sorted (the
+ * copy has no `toJSON`); undefined where it writes nothing.
+ */
+export function canonicalJson(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      out += `${i === 0 ? '' : ','}${canonicalJson(value[i]) ?? 'null'}`;
+    }
+    return `${out}]`;
+  }
+  let out = '{';
+  for (const key of sortedKeys(value)) {
+    const member = canonicalJson((value as Record<string, unknown>)[key]);
+    if (member === undefined) continue;
+    out += `${out === '{' ? '' : ','}${JSON.stringify(key)}:${member}`;
+  }
+  return `${out}}`;
+}
+
+/**
+ * An object's keys in the order its sorted copy lists them: JavaScript lists integer-like keys
+ * ("0", "17") first, in numeric order, whatever order they were added in; then the others.
+ */
+function sortedKeys(value: object): string[] {
+  const keys = Object.keys(value).sort();
+  if (!keys.some(isArrayIndex)) return keys;
+  const indices = keys.filter(isArrayIndex).sort((a, b) => Number(a) - Number(b));
+  return [...indices, ...keys.filter((key) => !isArrayIndex(key))];
+}
+
+const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/;
+const isArrayIndex = (key: string) => ARRAY_INDEX.test(key) && Number(key) < 2 ** 32 - 1;
 
 /** A WITHSCORES reply as ids with their accept times. */
 function pairs(flat: string[]): { id: string; ms: number }[] {
@@ -120,7 +151,7 @@ function pairs(flat: string[]): { id: string; ms: number }[] {
 function partRecords(redis: RedisClient, lua: ScriptedRedis, base: string) {
   const prefix = base;
   const idemKey = (kind: RequestKind, userId: number, key: string) =>
-    `${prefix}:idem:${kind}:${userId}:${createHash('sha256').update(key).digest('hex')}`;
+    `${prefix}:idem:${kind}:${userId}:${hash('sha256', key, 'hex')}`;
   const statusKey = (kind: RequestKind, id: string) => `${prefix}:status:${kind}:${id}`;
   const openKey = (kind: RequestKind) => `${prefix}:open:${kind}`;
   const userOpenKey = (kind: RequestKind, userId: number) => `${prefix}:open:${kind}:${userId}`;
