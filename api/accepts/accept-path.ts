@@ -1,5 +1,6 @@
 import { AppError, serviceUnavailable } from '../../shared/errors';
 import { waitForReplicas } from '../../shared/redis';
+import { isoTime } from '../../shared/clock';
 import { uuidv7 } from '../../shared/ids';
 import { MAX_REQUESTS_PER_JOB, type JobPayload } from '../../shared/queues/batch';
 import {
@@ -214,8 +215,9 @@ export function createAcceptPath<J>(
   async function accept(request: AcceptRequest<J>): Promise<AcceptOutcome> {
     const { userId, idempotencyKey } = request;
     const fp = fingerprint(request.body);
-    const id = uuidv7();
-    const acceptedAt = new Date().toISOString();
+    const now = Date.now();
+    const id = uuidv7(now);
+    const acceptedAt = isoTime(now);
     const job = request.makeJob(id, acceptedAt);
     const reservation = await reserveAndEnqueue(
       {
@@ -224,7 +226,7 @@ export function createAcceptPath<J>(
         key: idempotencyKey,
         fingerprint: fp,
         id,
-        acceptedAt,
+        acceptedAtMs: now,
         pendingView: request.pendingView(job),
         refuse: request.refuseNew,
         ...(request.answer === undefined ? {} : { answer: request.answer }),

@@ -1,3 +1,4 @@
+import { isoTime } from '../../shared/clock';
 export interface AccessLine {
   requestId: string;
   method: string;
@@ -18,17 +19,6 @@ export function createAccessLog(
 ) {
   const quotedService = JSON.stringify(service);
   let buffer = '';
-  // One ISO string per millisecond, not per line.
-  let stampedAt = 0;
-  let stamp = '';
-  const timestamp = () => {
-    const now = Date.now();
-    if (now !== stampedAt) {
-      stampedAt = now;
-      stamp = new Date(now).toISOString();
-    }
-    return stamp;
-  };
   const flush = () => {
     if (buffer === '') return;
     const chunk = buffer;
@@ -47,7 +37,7 @@ export function createAccessLog(
         line.requestId,
       )},"method":${JSON.stringify(line.method)},"route":${JSON.stringify(line.route)},"status":${
         line.status
-      },"ms":${line.ms},"timestamp":"${timestamp()}"}\n`;
+      },"ms":${line.ms},"timestamp":"${isoTime()}"}\n`;
       if (buffer.length > 65_536) flush();
     },
     flush,

@@ -65,8 +65,8 @@ export interface ReserveRequest {
   key: string;
   fingerprint: string;
   id: string;
-  /** When it was accepted: its place in the open sets. */
-  acceptedAt: string;
+  /** When it was accepted (unix ms): its place in the open sets. */
+  acceptedAtMs: number;
   pendingView: object;
   /**
    * New work is refused (admission control): only answer whether the key was used before, so
@@ -174,7 +174,7 @@ function partRecords(redis: RedisClient, lua: ScriptedRedis, base: string) {
       r.fingerprint,
       r.id,
       JSON.stringify(r.pendingView),
-      String(Date.parse(r.acceptedAt)),
+      String(r.acceptedAtMs),
       r.refuse === true ? '1' : '0',
       r.answer ?? '',
       r.key,

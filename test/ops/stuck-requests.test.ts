@@ -169,7 +169,7 @@ describe('Stuck requests', () => {
         key: `paging-${String(i)}`,
         fingerprint: 'f',
         id,
-        acceptedAt: new Date(scores[i] ?? base).toISOString(),
+        acceptedAtMs: scores[i] ?? base,
         pendingView: { chargeId: id },
       })),
     );

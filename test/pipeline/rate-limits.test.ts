@@ -100,7 +100,7 @@ describe('Per-user rate limits (RATE_LIMIT_PER_MINUTE)', () => {
             key: newKey('window'),
             fingerprint: fingerprint({ amount: 1 }),
             id: uuidv7(),
-            acceptedAt: new Date().toISOString(),
+            acceptedAtMs: Date.now(),
             pendingView: {},
           },
         ],
