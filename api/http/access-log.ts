@@ -1,4 +1,5 @@
 import { isoTime } from '../../shared/clock';
+
 export interface AccessLine {
   requestId: string;
   method: string;
