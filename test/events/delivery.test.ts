@@ -196,10 +196,15 @@ describe('Order events to the data platform', () => {
     await eventually('no PENDING event left', async () =>
       (await eventRows(world.ctx)).every((r) => r.status === 'DELIVERED'),
     );
-    const text = await world.workers.metrics.registry.metrics();
+    const delivered = (await eventRows(world.ctx)).length;
+    // A row reads DELIVERED as soon as its UPDATE commits; the worker counts it a moment later.
+    let text = '';
     const value = (name: string) =>
       Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]);
-    const delivered = (await eventRows(world.ctx)).length;
+    await eventually('every delivered row counted', async () => {
+      text = await world.workers.metrics.registry.metrics();
+      return value('shop_event_delivery_seconds_count') >= delivered;
+    });
     expect(value('shop_events_recorded_total')).toBe(delivered);
     expect(value('shop_events_delivered_total')).toBe(delivered);
     expect(value('shop_event_delivery_seconds_count')).toBe(delivered);
