@@ -4,33 +4,26 @@
 # own), and each one's CPU time read from /proc. Whatever else slows the machine in those
 # seconds slows both alike, so the ratio B/A holds where back-to-back runs differ by 2x.
 #   load/bench/cpu-pair.sh <checkoutA> <checkoutB> [accept|detail] [seconds]
-# Each checkout built (npm run build). Needs wrk, taskset and MariaDB at its default; uses the
-# database bench_cpu (created and migrated if missing) and Redis on port 6391 (started, stopped).
+# Each checkout built (npm run build). Needs wrk, taskset and MariaDB at its default (setup:
+# lone-api.sh); uses the database bench_cpu (created and migrated if missing) and Redis on
+# port 6391 (started, stopped).
 # Alternate the order (A B, then B A) over several runs and take the median ratio.
 set -u
 A=$(cd "$1" && pwd); B=$(cd "$2" && pwd); what=${3:-accept}; secs=${4:-8}
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../../scripts/node24" >/dev/null
+. "$here/lone-api.sh"
 redis_port=6391
-export DATABASE_URL=mysql://root@127.0.0.1:3306/bench_cpu REDIS_URL=redis://127.0.0.1:$redis_port \
-  LOG_LEVEL=warn SEED_DEMO=false JWT_SECRET=bench-secret-0123456789-0123456789-abc \
-  ADMISSION_MAX_BACKLOG=100000000 ADMISSION_MAX_LAG_MS=60000 ADMISSION_MAX_IN_FLIGHT=100000
-export BENCH_LUA_DIR="$here/wrk"
+export REDIS_URL=redis://127.0.0.1:$redis_port
 taskset -c 0 redis-server --port $redis_port --bind 127.0.0.1 --save '' --appendonly no \
   --loglevel warning >/dev/null 2>&1 & redis=$!
-(cd "$A" && node dist/cli/migrate.js >/dev/null 2>&1)
-mariadb -h127.0.0.1 -uroot bench_cpu -e "INSERT IGNORE INTO products (id, name, description, price, stock) VALUES (1, 'P', '', 100, 1000000000)"
-api() { # checkout, port (each its own Redis prefix: the same keys would be replays)
-  (cd "$1" && PORT=$2 REDIS_PREFIX=pair$2 exec taskset -c 1 node --max-old-space-size=160 --max-semi-space-size=8 \
-    dist/api/main.js >/dev/null 2>&1) &
-}
-api "$A" 3998; pa=$!
-api "$B" 3999; pb=$!
+bench_database "$A"
+# Each API its own Redis prefix: the same keys would be replays.
+REDIS_PREFIX=pairA bench_api "$A" 3998 1; pa=$!
+REDIS_PREFIX=pairB bench_api "$B" 3999 1; pb=$!
 trap 'kill $pa $pb $redis 2>/dev/null; wait 2>/dev/null' EXIT
-for port in 3998 3999; do
-  for _ in $(seq 100); do curl -s -o /dev/null "localhost:$port/healthz" && break; sleep 0.2; done
-done
-TOKEN=$(cd "$A" && node dist/cli/token.js 42 2>/dev/null | tail -1); export TOKEN
+bench_wait 3998
+bench_wait 3999
+bench_token "$A"
 if [ "$what" = accept ]; then path=/api/orders; args=(-s "$here/wrk/order.lua"); else path=/api/products/1; args=(); fi
 both() { # seconds, outA, outB
   taskset -c 0 wrk -t1 -c50 "-d$1s" "${args[@]}" "http://127.0.0.1:3998$path" >"$2" 2>&1 & local w=$!
