@@ -145,7 +145,11 @@ describe('A batch job in the charges and orders processor', () => {
 
     down = false;
     await eventually('the request PAID', async () => (await statusOf(outage)) === 'PAID');
-    expect(await queue.getJobState(job.id ?? '')).toBe('completed');
+    // The status is published inside the processor; BullMQ completes the job after it returns.
+    await eventually(
+      'the job completed',
+      async () => (await queue.getJobState(job.id ?? '')) === 'completed',
+    );
     expect(onHold).toEqual([]);
   });
 });
