@@ -33,7 +33,6 @@ import { fundUsers, seedProducts } from './setup';
 const JWT_SECRET = 'bench-secret-0123456789-0123456789-abcdef';
 const USERS = 320;
 const PRODUCTS = 100;
-const PARTITIONS = 16;
 const ROUNDS = 2;
 /** The goal of load/REPORT.md: end-to-end CPU per order on the cluster ÷ on a single Redis. */
 const CLUSTER_COST_GOAL = 1.2;
@@ -43,19 +42,28 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 interface Setup {
   name: string;
   cluster: boolean;
-  /** On the single Redis: QUEUE_PARTITIONS (the cluster always runs 16). */
+  /** QUEUE_PARTITIONS. */
   partitions: number;
   acks: number;
 }
 
-/** The single Redis with 16 partitions too: what partitions cost apart from the cluster. */
-const SETUPS: Setup[] = [
-  { name: 'single Redis, 1 partition', cluster: false, partitions: 1, acks: 0 },
-  { name: 'single Redis, 16 partitions', cluster: false, partitions: PARTITIONS, acks: 0 },
-  { name: 'cluster, REDIS_MIN_REPLICAS_ACK=0', cluster: true, partitions: PARTITIONS, acks: 0 },
-  { name: 'cluster, REDIS_MIN_REPLICAS_ACK=1', cluster: true, partitions: PARTITIONS, acks: 1 },
-];
-const BASELINE = SETUPS[0]?.name ?? '';
+const BASELINE = 'single Redis, 1 partition';
+
+/**
+ * The baseline (the default: a single Redis, one partition), the single Redis with the
+ * cluster's `partitions` too (what partitions cost apart from the cluster), and the cluster
+ * with them, acknowledgements off and on. The cluster's names carry the partitions only when
+ * they are not its default (16).
+ */
+function setupsFor(partitions: number): Setup[] {
+  const on = partitions === 16 ? '' : `${partitions} partitions, `;
+  return [
+    { name: BASELINE, cluster: false, partitions: 1, acks: 0 },
+    { name: `single Redis, ${partitions} partitions`, cluster: false, partitions, acks: 0 },
+    { name: `cluster, ${on}REDIS_MIN_REPLICAS_ACK=0`, cluster: true, partitions, acks: 0 },
+    { name: `cluster, ${on}REDIS_MIN_REPLICAS_ACK=1`, cluster: true, partitions, acks: 1 },
+  ];
+}
 
 interface PerMaster {
   port: number;
@@ -308,8 +316,9 @@ async function runSetups(
 
 /** `npm run bench -- --cluster`: every setup, {@link ROUNDS} rounds, and the report. */
 export async function clusterBench(options: BenchOptions): Promise<void> {
-  const runs = await runSetups(options, SETUPS, ROUNDS);
-  const report = clusterReport(runs, options);
+  const setups = setupsFor(options.partitions);
+  const runs = await runSetups(options, setups, ROUNDS);
+  const report = clusterReport(runs, setups, options);
   process.stdout.write(`\n${report}\n`);
   const dir = resultsDir(new Date(), 'bench-cluster');
   mkdirSync(dir, { recursive: true });
@@ -330,7 +339,7 @@ export interface ClusterFigure {
  * setup (a single Redis, one partition) and of the cluster with and without acknowledgements.
  */
 export async function clusterFigures(options: BenchOptions): Promise<ClusterFigure[]> {
-  const setups = SETUPS.filter((s) => s.name === BASELINE || s.cluster);
+  const setups = setupsFor(options.partitions).filter((s) => s.name === BASELINE || s.cluster);
   const runs = await runSetups(options, setups, 1);
   const base = runs.find((r) => r.setup === BASELINE);
   if (base === undefined) throw new Error('the single Redis run is missing');
@@ -344,7 +353,7 @@ export async function clusterFigures(options: BenchOptions): Promise<ClusterFigu
  * figure divided by the single Redis (1 partition) of the same round; the goal is judged on
  * the mean of the rounds' ratios.
  */
-function clusterReport(runs: Run[], options: BenchOptions): string {
+function clusterReport(runs: Run[], setups: readonly Setup[], options: BenchOptions): string {
   const of = (setup: string, round: number) =>
     runs.find((r) => r.setup === setup && r.round === round);
   const ratio = (run: Run) => {
@@ -355,8 +364,8 @@ function clusterReport(runs: Run[], options: BenchOptions): string {
     const ratios = runs.filter((r) => r.setup === setup).map(ratio);
     return ratios.reduce((a, b) => a + b, 0) / ratios.length;
   };
-  const clusterSetups = SETUPS.filter((s) => s.cluster);
-  const best = SETUPS.map((setup) =>
+  const clusterSetups = setups.filter((s) => s.cluster);
+  const best = setups.map((setup) =>
     runs
       .filter((r) => r.setup === setup.name)
       .reduce((a, b) => (b.accepts.requestsPerSecond > a.accepts.requestsPerSecond ? b : a)),
@@ -364,7 +373,7 @@ function clusterReport(runs: Run[], options: BenchOptions): string {
   const group = (run: Run, name: string) =>
     us((run.endToEnd.cpu[name] ?? 0) / run.endToEnd.finalised);
   return [
-    `# Cluster benchmark ${new Date().toISOString()} (Node ${process.version}, autocannon, ${options.durationS} s runs, ${options.connections} connections, 1 API + 1 worker process, ${PARTITIONS} partitions on the cluster; ${ROUNDS} rounds, setups alternated)`,
+    `# Cluster benchmark ${new Date().toISOString()} (Node ${process.version}, autocannon, ${options.durationS} s runs, ${options.connections} connections, 1 API + 1 worker process, ${options.partitions} partitions on the cluster; ${ROUNDS} rounds, setups alternated)`,
     '',
     '## Cost per order: CPU per final order on the cluster ÷ on a single Redis (same round)',
     '',
@@ -401,7 +410,7 @@ function clusterReport(runs: Run[], options: BenchOptions): string {
         ),
       ),
     '',
-    '| setup (run with more accepts/s) | waiting order jobs per partition, half-way (p0 … p15) |',
+    `| setup (run with more accepts/s) | waiting order jobs per partition, half-way (p0 … p${options.partitions - 1}) |`,
     '|---|---|',
     ...best
       .filter((r) => r.backlog.length > 0)

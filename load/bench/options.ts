@@ -17,6 +17,11 @@ export interface BenchOptions {
    */
   cluster: boolean;
   /**
+   * QUEUE_PARTITIONS of `--cluster`'s partitioned setups and of the cluster-mode row
+   * (`--partitions`, default 16: the setting's default with a cluster).
+   */
+  partitions: number;
+  /**
    * The cluster-mode row of the cost table in a plain `npm run bench`: one round of the default
    * setup against the cluster, acknowledgements off and on (`--no-cluster-figure` leaves it out).
    */
@@ -54,8 +59,8 @@ export interface BenchInputs {
 }
 
 export const BENCH_USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--orders N] [--cluster]
-                         [--generator autocannon|wrk|both] [--cpu-prof] [--no-access-log]
-                         [--no-cluster-figure]
+                         [--partitions N] [--generator autocannon|wrk|both] [--cpu-prof]
+                         [--no-access-log] [--no-cluster-figure]
 
   --duration S      seconds of each closed-loop run (default 10)
   --connections N   concurrent connections of each run (default 100)
@@ -63,6 +68,9 @@ export const BENCH_USAGE = `usage: npm run bench -- [--duration S] [--connection
   --cluster         order accepts followed until final on a single Redis and on a 6-node
                     Redis Cluster (with and without REDIS_MIN_REPLICAS_ACK=1), CPU per final
                     order of every process, instead of the baselines
+  --partitions N    QUEUE_PARTITIONS of the cluster and of the single Redis it is compared
+                    with beside the default (one partition); default 16, the setting's default
+                    with a cluster
   --generator G     closed-loop load generator: autocannon (in this process), wrk (the Debian
                     package, Lua scripts in load/bench/wrk/), or both (default autocannon)
   --cpu-prof        run the API and workers under node --cpu-prof (profiles in the results)
@@ -83,6 +91,7 @@ const schema = z.object({
   durationS: positive(3_600).default(10),
   connections: positive(10_000).default(100),
   orders: positive(10_000_000).default(4_000),
+  partitions: positive(256).default(16),
   generators: z
     .enum([...GENERATORS, 'both'])
     .default('autocannon')
@@ -99,6 +108,7 @@ const SOURCES: Record<string, string> = {
   durationS: '--duration',
   connections: '--connections',
   orders: '--orders',
+  partitions: '--partitions',
   generators: '--generator',
   databaseServer: 'BENCH_DATABASE_SERVER',
   redisUrl: 'BENCH_REDIS_URL',
@@ -115,6 +125,7 @@ export function parseBenchOptions(inputs: BenchInputs): Readonly<BenchOptions> {
       duration: { type: 'string' },
       connections: { type: 'string' },
       orders: { type: 'string' },
+      partitions: { type: 'string' },
       cluster: { type: 'boolean' },
       generator: { type: 'string' },
       'cpu-prof': { type: 'boolean' },
@@ -127,6 +138,7 @@ export function parseBenchOptions(inputs: BenchInputs): Readonly<BenchOptions> {
     durationS: values.duration,
     connections: values.connections,
     orders: values.orders,
+    partitions: values.partitions,
     generators: values.generator,
     cpuProf: values['cpu-prof'],
     accessLog: values['access-log'],
