@@ -55,14 +55,20 @@ async function expectDeliveredAfterRecovery(orderIds: string[]) {
 }
 
 describe('A slow, failing or absent data platform', () => {
-  it.each<[string, PlatformMode, RegExp]>([
-    ['answers 500', 'fail', /^HTTP 500$/],
-    ['never answers (past the 5 s timeout, 300 ms here)', 'hang', /no answer within 300 ms/],
+  it.each<[string, PlatformMode, number, RegExp]>([
+    ['answers 500', 'fail', 401, /^HTTP 500$/],
+    [
+      'answers with a redirect (not an acknowledgement, not followed)',
+      'redirect',
+      405,
+      /^HTTP 307$/,
+    ],
+    ['never answers (past the 5 s timeout, 300 ms here)', 'hang', 402, /no answer within 300 ms/],
   ])(
     'When the platform %s for a while, then orders are still PAID promptly and every event is delivered once it recovers',
-    async (_label, mode, lastError) => {
+    async (_label, mode, userId, lastError) => {
       world.receiver.mode = mode;
-      const orders = await ordersDuringOutage(mode === 'fail' ? 401 : 402, 8);
+      const orders = await ordersDuringOutage(userId, 8);
       for (const order of orders) {
         expect(order.status).toBe('PAID');
         expect(order.ms).toBeLessThan(3_000);
@@ -77,6 +83,8 @@ describe('A slow, failing or absent data platform', () => {
         expect(row.status).toBe('PENDING');
         expect(row.lastError).toMatch(lastError);
       }
+      // A redirect is answered like any other non-2xx, never followed.
+      expect(world.receiver.requests.filter((r) => r.path === '/moved')).toEqual([]);
       expect(await world.workers.metrics.registry.metrics()).toMatch(
         /^shop_events_retried_total\{[^}]*\} [1-9]\d*$/m,
       );

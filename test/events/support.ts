@@ -23,20 +23,20 @@ export const FAST_EVENTS: Partial<EventDeliveryOptions> = {
   sweepSilentMs: 60_000,
 };
 
-export type PlatformMode = 'ok' | 'fail' | 'hang';
+export type PlatformMode = 'ok' | 'fail' | 'redirect' | 'hang';
 
 export interface ReceivedRequest {
   method: string;
   path: string;
   headers: http.IncomingHttpHeaders;
   body: string;
-  /** 204, 500, or 'hung' when it was never answered. */
+  /** 204, 500, 307, or 'hung' when it was never answered. */
   answer: number | 'hung';
 }
 
 /**
  * A stand-in data platform over real HTTP on loopback: records every request and answers
- * 204 (`ok`), 500 (`fail`) or never (`hang`). `stop()` closes the port (connection refused)
+ * 204 (`ok`), 500 (`fail`), 307 to another path of its own (`redirect`) or never (`hang`). `stop()` closes the port (connection refused)
  * and `start()` opens the same port again.
  */
 export interface Receiver {
@@ -70,6 +70,11 @@ export async function startReceiver(): Promise<Receiver> {
         };
         requests.push(record);
         if (receiver.mode === 'hang') return;
+        if (receiver.mode === 'redirect') {
+          record.answer = 307;
+          res.writeHead(307, { Location: '/moved' }).end();
+          return;
+        }
         record.answer = receiver.mode === 'ok' ? 204 : 500;
         res.writeHead(record.answer).end();
       });

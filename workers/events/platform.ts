@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import {
   EVENT_ID_HEADER,
   SIGNATURE_HEADER,
@@ -11,6 +13,8 @@ export type PlatformAnswer = { ok: true; status: number } | { ok: false; reason:
 
 export interface PlatformClient {
   send(event: OrderEvent): Promise<PlatformAnswer>;
+  /** Closes the kept-alive connections (shutdown); sends after it open new ones. */
+  close(): void;
 }
 
 export interface PlatformClientOptions {
@@ -18,55 +22,71 @@ export interface PlatformClientOptions {
   secret: string;
   /** No answer within this long counts as a failure (the contract's 5 s by default). */
   timeoutMs: number;
+  /** Connections kept open to the platform at most (the events worker's concurrency). */
+  maxSockets: number;
 }
 
-/** Read by shape, not `instanceof`: fetch's errors may come from another realm (test VMs). */
-function field(value: unknown, key: string): unknown {
-  return typeof value === 'object' && value !== null
-    ? (value as Record<string, unknown>)[key]
-    : undefined;
-}
-
-function describeFailure(error: unknown, timeoutMs: number): string {
-  if (field(error, 'name') === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
-  // fetch wraps network errors: the useful part (ECONNREFUSED, ...) is the cause's code.
-  const code = field(field(error, 'cause'), 'code');
-  const message = field(error, 'message');
-  const text = typeof message === 'string' ? message : String(error);
-  return typeof code === 'string' ? `${text}: ${code}` : text;
+/** A timeout or a network error as the row's `last_error` (`connect ECONNREFUSED …`). */
+function describeFailure(error: unknown, timedOut: boolean, timeoutMs: number): string {
+  if (timedOut) return `no answer within ${timeoutMs} ms`;
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**
- * POSTs signed events to the data platform. The body is serialised once and that exact string
- * is both signed and sent, so the receiver can verify the raw bytes it got.
+ * POSTs signed events to the data platform over kept-alive connections of its own. The body
+ * is serialised once and that exact string is both signed and sent, so the receiver can
+ * verify the raw bytes it got. Sent with `node:http`/`node:https`, not `fetch`: the same POST
+ * costs fetch several times the CPU (load/REPORT.md, "Event delivery"). A redirect is not an
+ * acknowledgement: it is answered like any other non-2xx (this client never follows one).
  */
 export function createPlatformClient(options: PlatformClientOptions): PlatformClient {
+  const target = new URL(options.url);
+  const transport = target.protocol === 'https:' ? https : http;
+  const agent = new transport.Agent({ keepAlive: true, maxSockets: options.maxSockets });
+
   return {
-    async send(event) {
+    send(event) {
       const body = serializeEvent(event);
-      try {
-        const response = await fetch(options.url, {
+      return new Promise<PlatformAnswer>((resolve) => {
+        let timedOut = false;
+        const request = transport.request(target, {
           method: 'POST',
-          body,
+          agent,
           headers: {
             'Content-Type': 'application/json',
+            'Content-Length': Buffer.byteLength(body),
             [EVENT_ID_HEADER]: event.eventId,
             [SIGNATURE_HEADER]: signBody(options.secret, body),
           },
-          // A redirect is not an acknowledgement: it is answered like any other non-2xx.
-          redirect: 'manual',
-          signal: AbortSignal.timeout(options.timeoutMs),
         });
-        // The answer's body is never needed; dropping it frees the connection without
-        // buffering whatever the platform sent.
-        await response.body?.cancel().catch(() => undefined);
-        if (response.status >= 200 && response.status < 300) {
-          return { ok: true, status: response.status };
-        }
-        return { ok: false, reason: `HTTP ${response.status}` };
-      } catch (error) {
-        return { ok: false, reason: describeFailure(error, options.timeoutMs) };
-      }
+        // The whole exchange within the timeout, waiting for a connection included; a body
+        // that never ends past it loses its connection (the answer was given at its status).
+        const timer = setTimeout(() => {
+          timedOut = true;
+          request.destroy(new Error('timed out'));
+        }, options.timeoutMs);
+        request.on('response', (response) => {
+          // The answer's body is never needed; reading it to the end frees the connection.
+          response.on('end', () => {
+            clearTimeout(timer);
+          });
+          response.resume();
+          const status = response.statusCode ?? 0;
+          resolve(
+            status >= 200 && status < 300
+              ? { ok: true, status }
+              : { ok: false, reason: `HTTP ${status}` },
+          );
+        });
+        request.on('error', (error) => {
+          clearTimeout(timer);
+          resolve({ ok: false, reason: describeFailure(error, timedOut, options.timeoutMs) });
+        });
+        request.end(body);
+      });
+    },
+    close() {
+      agent.destroy();
     },
   };
 }

@@ -114,9 +114,15 @@ export function startEventDelivery(
     attempts: options.retry.attempts,
   });
 
+  const platform = createPlatformClient({
+    url,
+    secret,
+    timeoutMs: options.timeoutMs,
+    maxSockets: options.concurrency,
+  });
   const processor = eventProcessor({
     events,
-    platform: createPlatformClient({ url, secret, timeoutMs: options.timeoutMs }),
+    platform,
     breaker,
     logger,
     metrics,
@@ -165,6 +171,7 @@ export function startEventDelivery(
         await sweeper.close();
         await relay.drain();
         await watched.close();
+        platform.close();
         await queue.close();
       })();
       return closing;
