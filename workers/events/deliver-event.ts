@@ -1,9 +1,9 @@
-import type { EventsRepository } from '../../shared/db/repositories/events';
 import { parseStoredEvent } from '../../shared/order-events';
+import type { DeliveryRows } from './delivery-rows';
 import type { PlatformClient } from './platform';
 
 export interface DeliverEventDeps {
-  events: EventsRepository;
+  events: DeliveryRows;
   platform: PlatformClient;
   /** Runs database work (the worker passes its breaker); the HTTP call stays outside it. */
   db<T>(work: () => Promise<T>): Promise<T>;
@@ -51,7 +51,7 @@ export async function deliverEvent(
 
   const answer = await deps.platform.send(event);
   if (answer.ok) {
-    await deps.db(() => deps.events.markDelivered(eventId, new Date()));
+    await deps.db(() => deps.events.markDelivered(eventId));
     return { kind: 'delivered', occurredAt: row.occurredAt };
   }
   await deps.db(() => deps.events.markFailed(eventId, answer.reason, lastAttempt, new Date()));

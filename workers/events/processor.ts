@@ -1,4 +1,5 @@
 import { UnrecoverableError, Worker, type Job, type Processor } from 'bullmq';
+import type { EventsRepository } from '../../shared/db/repositories/events';
 import { isDatabaseUnavailable } from '../../shared/infra-errors';
 import { withLogContext, type Logger } from '../../shared/logger';
 import type { Metrics } from '../../shared/metrics';
@@ -6,6 +7,7 @@ import { eventJobSchema } from '../../shared/queues/events';
 import { isBreakerOpen, type DbBreaker } from '../../shared/resilience/breaker';
 import { isLastAttempt } from '../jobs/processor';
 import { deliverEvent, UndeliverableEvent, type DeliverEventDeps } from './deliver-event';
+import { groupedDeliveryRows } from './delivery-rows';
 
 /**
  * The data platform did not acknowledge the event. Thrown by the processor so BullMQ retries
@@ -18,7 +20,8 @@ export class EventNotAcknowledged extends Error {
   }
 }
 
-export interface EventProcessorDeps extends Omit<DeliverEventDeps, 'db'> {
+export interface EventProcessorDeps extends Omit<DeliverEventDeps, 'db' | 'events'> {
+  events: EventsRepository;
   breaker: DbBreaker;
   logger: Logger;
   metrics: Metrics;
@@ -38,7 +41,7 @@ const OUTAGE_PAUSE_MS = 1_000;
  */
 export function eventProcessor(deps: EventProcessorDeps): Processor {
   const delivery: DeliverEventDeps = {
-    events: deps.events,
+    events: groupedDeliveryRows(deps.events),
     platform: deps.platform,
     db: (work) => deps.breaker.run(work),
   };

@@ -71,6 +71,18 @@ export function createEventsRepository(sequelize: Sequelize) {
     );
   }
 
+  /** The rows of these ids that exist, by id, in one statement. */
+  async function findMany(ids: readonly string[]): Promise<Map<string, EventRecord>> {
+    if (ids.length === 0) return new Map();
+    const rows = await select<EventRecord>(
+      sequelize,
+      `SELECT id, order_id AS orderId, type, payload, status, attempts, occurred_at AS occurredAt
+       FROM order_events WHERE id IN (?)`,
+      [ids],
+    );
+    return new Map(rows.map((row) => [row.id, { ...row, payload: parseJson(row.payload) }]));
+  }
+
   return {
     async record(tx: Transaction, event: NewEvent): Promise<void> {
       await recordMany(tx, [event]);
@@ -79,26 +91,26 @@ export function createEventsRepository(sequelize: Sequelize) {
     recordMany,
 
     async find(id: string): Promise<EventRecord | undefined> {
-      const [row] = await select<EventRecord>(
-        sequelize,
-        `SELECT id, order_id AS orderId, type, payload, status, attempts, occurred_at AS occurredAt
-         FROM order_events WHERE id = ?`,
-        [id],
-      );
-      return row && { ...row, payload: parseJson(row.payload) };
+      return (await findMany([id])).get(id);
     },
 
-    /** Records a 2xx; false if the row was already DELIVERED (another delivery won). */
-    async markDelivered(id: string, at: Date): Promise<boolean> {
+    findMany,
+
+    /**
+     * Records a 2xx for each row, in one statement; a row already DELIVERED (another delivery
+     * won) is left as it is. Answers how many rows changed.
+     */
+    async markDelivered(ids: readonly string[], at: Date): Promise<number> {
+      if (ids.length === 0) return 0;
       const result = await write(
         sequelize,
         `UPDATE order_events
          SET status = 'DELIVERED', delivered_at = ?, attempts = attempts + 1, last_error = NULL,
              enqueued_at = ?
-         WHERE id = ? AND status <> 'DELIVERED'`,
-        [sqlDateTime(at), sqlDateTime(at), id],
+         WHERE id IN (?) AND status <> 'DELIVERED'`,
+        [sqlDateTime(at), sqlDateTime(at), ids],
       );
-      return result.affectedRows > 0;
+      return result.affectedRows;
     },
 
     /** Records a failed attempt: PENDING again (a retry follows) or DEAD (none does). */
