@@ -12,6 +12,7 @@ import { freePort } from '../../test/harness/ports';
 import { runBuilt } from '../../test/harness/process';
 import { SystemUnderTest } from '../../test/harness/system';
 import { clusterBench, clusterFigures, type ClusterFigure } from './cluster';
+import { deliveredOrders } from './delivery';
 import { DedicatedMariaDb } from '../../test/harness/mariadb';
 import { DedicatedRedis } from '../../test/harness/redis';
 import { acceptToFinal, costedRun, type CostedRun, type EndToEnd } from './cost';
@@ -30,6 +31,7 @@ import {
   BARE,
   BARE_HEADERS,
   CHARGES,
+  DELIVERED,
   DETAIL,
   EXPRESS,
   SYSTEM,
@@ -388,6 +390,26 @@ async function main(options: BenchOptions): Promise<void> {
     }
     await sut.stop();
 
+    log('\n== order accepts with a data platform: until every event is delivered too');
+    const delivery = await deliveredOrders(DELIVERED, {
+      mysqlUrl: servers.mysqlUrl,
+      redisUrl,
+      servers: () => servers.pids(),
+      settings,
+      jwtSecret: JWT_SECRET,
+      tokens,
+      products: MANY_PRODUCTS,
+      users: USERS,
+      id,
+      generator: first,
+      shape,
+      warmUp,
+    });
+    e2e.push(delivery.endToEnd);
+    if (delivery.undelivered > 0) {
+      log(`   ${delivery.undelivered} events not delivered when the queues went idle`);
+    }
+
     const wallClock: Throughput[] = [];
     if (options.accessLog) {
       log(
@@ -516,6 +538,7 @@ async function main(options: BenchOptions): Promise<void> {
       '|---|---:|---:|:---:|',
       `| API peak memory | ${apiPeakMiB.toFixed(0)} MiB | < 200 MiB | ${apiPeakMiB < 200 ? 'yes' : 'no'} |`,
       `| errors (non-2xx, socket errors, accepted but not final or ON_HOLD) | ${errors} | 0 | ${errors === 0 ? 'yes' : 'no'} |`,
+      `| events not delivered when the delivery run's queues went idle | ${delivery.undelivered} | 0 | ${delivery.undelivered === 0 ? 'yes' : 'no'} |`,
     ];
     const report = lines.join('\n');
     process.stdout.write(`\n${report}\n`);
@@ -534,6 +557,7 @@ async function main(options: BenchOptions): Promise<void> {
           finalised,
           bullmqAddsPerSecond,
           apiPeakMiB,
+          undeliveredEvents: delivery.undelivered,
           cluster: clusterRows,
         },
         null,

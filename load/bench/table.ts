@@ -200,6 +200,20 @@ export function costTargets(
       met: chargeS <= orderS || (chargeS < 1 && orderS < 1),
     });
   }
+  for (const g of generators) {
+    const delivered = systemUs(DELIVERED, g);
+    if (Number.isNaN(delivered)) continue;
+    const order = systemUs(ACCEPTS, g);
+    targets.push({
+      figure:
+        'orders with a data platform: system CPU per order until its event is delivered ÷ until PAID without one',
+      generator: g,
+      value: delivered / order,
+      detail: `${us(delivered)} / ${us(order)} µs`,
+      goal: '(info)',
+      met: undefined,
+    });
+  }
   for (const c of cluster) {
     targets.push({
       figure: `cluster mode (${c.setup}): end-to-end CPU per order ÷ single Redis, 1 partition`,
@@ -229,3 +243,4 @@ export const EXPRESS = 'Express hello-world, product JSON';
 export const DETAIL = 'API product detail (cached)';
 export const ACCEPTS = 'API order accepts, workers running';
 export const CHARGES = 'API charge accepts, workers running';
+export const DELIVERED = 'API order accepts, every event delivered to a data platform';
