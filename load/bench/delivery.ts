@@ -18,6 +18,26 @@ const server = require('node:http').createServer((req, res) => {
 server.listen(0, '127.0.0.1', () => console.log('port ' + server.address().port));
 `;
 
+/** Starts the stand-in data platform in a process of its own; stop it when done. */
+export async function startStandInPlatform(): Promise<{ url: string; stop(): Promise<void> }> {
+  const receiver = new RunningProcess(process.execPath, ['-e', RECEIVER], {
+    name: 'data-platform',
+    env: {},
+    keepOutput: false,
+  });
+  try {
+    const port = await receiver.waitFor(
+      (line) => (typeof line === 'string' ? /^port (\d+)$/.exec(line)?.[1] : undefined),
+      'the receiver port',
+      10_000,
+    );
+    return { url: `http://127.0.0.1:${port}/events`, stop: () => receiver.stop() };
+  } catch (error) {
+    await receiver.stop();
+    throw error;
+  }
+}
+
 export interface DeliveryRun {
   /** Where the system runs: the bench's servers, settings and users. */
   mysqlUrl: string;
@@ -47,21 +67,12 @@ export async function deliveredOrders(
   name: string,
   run: DeliveryRun,
 ): Promise<{ endToEnd: EndToEnd; undelivered: number }> {
-  const receiver = new RunningProcess(process.execPath, ['-e', RECEIVER], {
-    name: 'data-platform',
-    env: {},
-    keepOutput: false,
-  });
+  const platform = await startStandInPlatform();
   const prefix = `bench-${run.id}-ev`;
   let system: SystemUnderTest | undefined;
   const redis = new Redis(run.redisUrl, { maxRetriesPerRequest: null });
   const queues = readQueues(redis, singleLayout(prefix));
   try {
-    const port = await receiver.waitFor(
-      (line) => (typeof line === 'string' ? /^port (\d+)$/.exec(line)?.[1] : undefined),
-      'the receiver port',
-      10_000,
-    );
     system = await SystemUnderTest.create({
       mysqlUrl: run.mysqlUrl,
       database: `shop_bench_${run.id}_ev`,
@@ -71,7 +82,7 @@ export async function deliveredOrders(
       workers: 1,
       env: {
         ...run.settings,
-        DATA_PLATFORM_URL: `http://127.0.0.1:${port}/events`,
+        DATA_PLATFORM_URL: platform.url,
         DATA_PLATFORM_SECRET: 'bench-data-platform-secret-0123456789',
       },
       nodeFlags: HEAP_FLAGS,
@@ -117,6 +128,6 @@ export async function deliveredOrders(
     await queues.close();
     redis.disconnect();
     await system?.close();
-    await receiver.stop();
+    await platform.stop();
   }
 }

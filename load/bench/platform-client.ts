@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import {
   EVENT_ID_HEADER,
   ORDER_PAID,
@@ -10,26 +8,19 @@ import {
 } from '../../shared/order-events';
 import { uuidv7 } from '../../shared/ids';
 import { createPlatformClient } from '../../workers/events/platform';
+import { startStandInPlatform } from './delivery';
 
 /**
  * CPU per event POST of the events worker's platform client against `fetch`, the client it
  * replaced, in the same process and the same run (`node dist/load/bench/platform-client.js
- * [posts per round]`). The receiver (a bare `node:http` answering 204) runs in a child process,
- * so this process's CPU time (`process.cpuUsage`) is the client's alone. Eight POSTs in flight,
- * as the events worker's default concurrency; three rounds, the two clients alternated.
+ * [posts per round]`). The receiver (the bench's stand-in data platform, `delivery.ts`) runs in
+ * a process of its own, so this process's CPU time (`process.cpuUsage`) is the client's alone.
+ * Eight POSTs in flight, as the events worker's default concurrency; three rounds, the two
+ * clients alternated.
  */
 const IN_FLIGHT = 8;
 const ROUNDS = 3;
 const SECRET = 'bench-platform-secret-0123456789';
-
-const RECEIVER = `
-const server = require('node:http').createServer((req, res) => {
-  req.resume();
-  req.on('end', () => res.writeHead(204).end());
-});
-server.listen(0, '127.0.0.1', () => console.log(server.address().port));
-process.on('disconnect', () => process.exit(0));
-`;
 
 function event(): OrderEvent {
   const paidAt = new Date().toISOString();
@@ -89,12 +80,8 @@ async function measure(posts: number, send: (e: OrderEvent) => Promise<boolean>)
 
 async function main(): Promise<void> {
   const posts = Number(process.argv[2] ?? 20_000);
-  const receiver = spawn(process.execPath, ['-e', RECEIVER], {
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
-  if (receiver.stdout === null) throw new Error('the receiver has no stdout');
-  const [line] = (await once(receiver.stdout, 'data')) as [Buffer];
-  const url = `http://127.0.0.1:${line.toString().trim()}/events`;
+  const platform = await startStandInPlatform();
+  const url = platform.url;
   const client = createPlatformClient({
     url,
     secret: SECRET,
@@ -122,7 +109,7 @@ async function main(): Promise<void> {
     );
   } finally {
     client.close();
-    receiver.disconnect();
+    await platform.stop();
   }
 }
 

@@ -26,10 +26,15 @@ export interface PlatformClientOptions {
   maxSockets: number;
 }
 
-/** A timeout or a network error as the row's `last_error` (`connect ECONNREFUSED …`). */
+/**
+ * A timeout or a network error as the row's `last_error` (`connect ECONNREFUSED …`). The
+ * message is read by shape, not `instanceof`: Node's errors may come from another realm (the
+ * tests' VMs).
+ */
 function describeFailure(error: unknown, timedOut: boolean, timeoutMs: number): string {
   if (timedOut) return `no answer within ${timeoutMs} ms`;
-  return error instanceof Error ? error.message : String(error);
+  const message = typeof error === 'object' && error !== null && 'message' in error;
+  return message && typeof error.message === 'string' ? error.message : String(error);
 }
 
 /**
