@@ -27,11 +27,13 @@ describe('Durability of a 202', () => {
       // The kill really happened under load: orders were accepted before and after it.
       expect(result.orders.acceptedPerSecondBefore).toBeGreaterThan(20);
       expect(result.recovery?.firstAcceptMs).not.toBeNull();
-      // Together, so a failure shows whether the orders not final were ON_HOLD or unresolved.
-      expect({ lost: result.orders.lost, onHold: result.orders.onHold }).toEqual({
-        lost: 0,
-        onHold: 0,
-      });
+      // Together, so a failure shows whether the orders not final were ON_HOLD or unresolved,
+      // and which (key, id, the last status their client saw).
+      expect({
+        lost: result.orders.lost,
+        onHold: result.orders.onHold,
+        lostExamples: result.lostExamples,
+      }).toEqual({ lost: 0, onHold: 0, lostExamples: [] });
       expect(result.orders.paid + result.orders.failed + result.orders.cancelled).toBe(
         result.orders.accepted,
       );
