@@ -37,7 +37,7 @@ import type { RequestRecords } from '../shared/requests/records';
 import { cancellationJobs } from './cancellations/cancellation-jobs';
 import { chargeJobs } from './charges/charge-jobs';
 import { startEventDelivery, type EventDeliveryOptions } from './events/start';
-import { putOnHold, stalledTooOften } from './jobs/on-hold';
+import { failedForGood, holdUnresolved } from './jobs/on-hold';
 import { jobProcessor, type QueueJobs, type RequestView } from './jobs/processor';
 import { orderJobs } from './orders/order-jobs';
 import { startReconcileSchedule, type ReconcileSchedule } from './reconcile/schedule';
@@ -124,11 +124,11 @@ function startPartitionedWorkers<J, V extends RequestView>(
         logger.warn('worker error', { queue: queueName, error: error.message });
       });
       worker.on('failed', (job) => {
-        // Jobs failed outside the processor (stalled too often) still must not vanish.
-        if (job && stalledTooOften(job, MAX_STALLED_COUNT)) {
-          for (const request of requestsOf(job.data) ?? []) {
-            void putOnHold(queueJobs, { records: part, logger, metrics }, queueName, request);
-          }
+        // No request of a job failed for good is left PENDING or PROCESSING with nothing to
+        // finish it (stalled too often, or its last attempt failed at a status write).
+        if (job && failedForGood(job)) {
+          const requests = requestsOf(job.data) ?? [];
+          void holdUnresolved(queueJobs, { records: part, logger, metrics }, queueName, requests);
         }
       });
       return worker;

@@ -50,9 +50,10 @@ export interface StuckReport {
 /**
  * Finds the accepted requests of one kind that are stuck: open in Redis (accepted, no final
  * view) for more than `stuckAfterS`, not ON_HOLD (those have their own alert and `ops on-hold`),
- * and not final in the database either. One the database has final — a worker died between
- * its commit and publishing the final view — is repaired instead: its final view is published
- * from the database (which also takes it out of the open sets), logged and reported.
+ * and not final in the database either. One the database has final is repaired instead: its
+ * final view is published from the database (which also takes it out of the open sets), logged
+ * and reported — whether a worker died between its commit and publishing the final view, or a
+ * job that failed for good after its commit left it ON_HOLD (`workers/jobs/on-hold.ts`).
  *
  * The work is bounded: pages of `pageSize` ids, at most `maxExamined` per run over every
  * partition, oldest first within each.
@@ -97,9 +98,7 @@ export async function findStuck(
         kind,
         page.map((e) => e.id),
       );
-      const open = page
-        .map((entry, i) => ({ ...entry, status: records[i]?.status ?? null }))
-        .filter((entry) => entry.status !== 'ON_HOLD');
+      const open = page.map((entry, i) => ({ ...entry, status: records[i]?.status ?? null }));
       const final = await deps.finalViews(
         kind,
         open.map((e) => e.id),
@@ -123,7 +122,7 @@ export async function findStuck(
         }
       }
       for (const entry of open) {
-        if (final.has(entry.id)) continue;
+        if (final.has(entry.id) || entry.status === 'ON_HOLD') continue;
         report.count++;
         report.oldest.push({
           id: entry.id,

@@ -104,7 +104,7 @@ describe('Stuck requests', () => {
     });
   }, 60_000);
 
-  it('When an applied order was left non-final in Redis, then the reconcile publishes its final view from the database, logs the repair, and does not count it', async () => {
+  it('When an applied order was left non-final in Redis (PROCESSING, or ON_HOLD), then the reconcile publishes its final view from the database, logs the repair, and does not count it', async () => {
     const token = await ctx.tokenFor(11);
     const worker = await startWorker();
     await fund(api.baseUrl, token, 100);
@@ -116,11 +116,11 @@ describe('Stuck requests', () => {
     );
 
     // As if the worker had died between its commit and publishing the final view.
-    const leaveNonFinal = async () => {
+    const leaveNonFinal = async (status = 'PROCESSING') => {
       const base = userBase(ctx, 11);
       await ctx.redis.hset(`${base}:status:order:${order.id}`, {
-        status: 'PROCESSING',
-        view: JSON.stringify({ ...paid, status: 'PROCESSING' }),
+        status,
+        view: JSON.stringify({ ...paid, status }),
       });
       await ctx.redis.zadd(`${base}:open:order`, Date.parse(paid.createdAt), order.id);
     };
@@ -149,6 +149,14 @@ describe('Stuck requests', () => {
     expect(ops.out).toContain(order.id);
     expect(ops.out).toMatch(/ok\s+stuck-orders/);
     expect(ops.code).toBe(0);
+    expect((await records().get('order', 11, order.id))?.status).toBe('PAID');
+
+    // ON_HOLD too, as a job failed for good after its commit leaves it (its final view was
+    // never written): the database has it PAID, so it is repaired, not left for an operator.
+    await leaveNonFinal('ON_HOLD');
+    const opsHeld = await runOps(ctx, 'reconcile');
+    expect(opsHeld.out).toContain(`REPAIRED 1 order status record(s)`);
+    expect(opsHeld.code).toBe(0);
     expect((await records().get('order', 11, order.id))?.status).toBe('PAID');
   }, 60_000);
 

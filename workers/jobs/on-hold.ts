@@ -1,4 +1,5 @@
 import type { Job } from 'bullmq';
+import type { StatusRecord } from '../../shared/requests/records';
 import type { ProcessorDeps, QueueJobs, RequestView } from './processor';
 
 /** Marks a request ON_HOLD: its status for clients, and a database row when the DB answers. */
@@ -29,14 +30,48 @@ export async function putOnHold<J, V extends RequestView>(
 }
 
 /**
- * Did BullMQ fail this job because it stalled too often (its worker died or lost the lock
- * with it more than `maxStalledCount` times)? Such a job never reaches the processor, so
- * nothing else puts its requests ON_HOLD. Read from the job's own stall counter, which BullMQ
- * increments each time it finds the job stalled, against the limit the worker was given.
+ * Has BullMQ failed this job for good, so that it will not run again by itself? Its last
+ * attempt failed, it failed unrecoverably, or it stalled more often than `maxStalledCount`
+ * (its worker died or lost the lock with it; BullMQ fails such a job when it is next taken).
+ * BullMQ stamps `finishedOn` only then; a failed attempt that will be retried has none.
  */
-export function stalledTooOften(
-  job: Pick<Job, 'stalledCounter'>,
-  maxStalledCount: number,
-): boolean {
-  return job.stalledCounter > maxStalledCount;
+export function failedForGood(job: Pick<Job, 'finishedOn'>): boolean {
+  return job.finishedOn !== undefined;
+}
+
+/**
+ * The requests of a job BullMQ failed for good that are still PENDING or PROCESSING go ON_HOLD,
+ * read from their status records first: the processor holds the requests it could not apply
+ * on their last attempt itself, and a final view is never replaced, so neither is held or
+ * counted twice. What this catches: a job that stalled too often (it never reaches the
+ * processor again), and one whose last attempt failed at a status write to Redis (PROCESSING
+ * before applying, or the final view after it; one that was applied shows ON_HOLD until the
+ * reconcile publishes its final view from the database). Without it such requests would stay
+ * PENDING or PROCESSING with no job to finish them.
+ */
+export async function holdUnresolved<J, V extends RequestView>(
+  queueJobs: QueueJobs<J, V>,
+  deps: Pick<ProcessorDeps, 'records' | 'logger' | 'metrics'>,
+  queue: string,
+  requests: readonly J[],
+): Promise<void> {
+  const ids = requests.map((r) => queueJobs.idOf(r));
+  let records: (StatusRecord | null)[];
+  try {
+    records = await deps.records.getMany(queueJobs.kind, ids);
+  } catch (error) {
+    // The reconcile counts them stuck (`shop_requests_stuck`); `ops on-hold` lists the job.
+    deps.logger.error("could not read the status of a failed job's requests", {
+      queue,
+      ids,
+      error: String(error),
+    });
+    return;
+  }
+  for (const [i, request] of requests.entries()) {
+    const status = records[i]?.status;
+    if (status === undefined || status === 'PENDING' || status === 'PROCESSING') {
+      await putOnHold(queueJobs, deps, queue, request);
+    }
+  }
 }
