@@ -1,10 +1,10 @@
 import type { Queue } from 'bullmq';
 import type { EventCursor, EventsRepository } from '../../shared/db/repositories/events';
-import { requeueEvent, type EventJob } from '../../shared/queues/events';
+import { requeueEvent, type EventsJob } from '../../shared/queues/events';
 
 export interface EventsOpsDeps {
   events: EventsRepository;
-  queue: Queue<EventJob>;
+  queue: Queue<EventsJob>;
 }
 
 const DEAD_SHOWN = 10;

@@ -2,14 +2,37 @@ import type { DefaultJobOptions, JobState, Queue } from 'bullmq';
 import { z } from 'zod';
 
 /**
- * Queue of order events to deliver to the data platform; one job per event. The database row
- * (order_events) is the source of truth; the job only says "try to deliver this one".
+ * Queue of order events to deliver to the data platform. The database row (order_events) is
+ * the source of truth; a job only says "try to deliver these". Two kinds of job:
+ *
+ * - one event (`{ eventId }`, job id = event id): every retry, every event the sweeper or a
+ *   replay hands over, and an event the relay enqueues alone;
+ * - a group (`{ eventIds }`, BullMQ's own id): the events the order workers recorded at the same
+ *   moment, enqueued together by the relay for their first attempt. An event of a group that is
+ *   not acknowledged continues as a one-event job (`workers/events/processor.ts`).
  */
 export const EVENTS_QUEUE = 'events';
+
+/** The job name of both kinds (Bull Board shows it). */
+export const EVENT_JOB_NAME = 'order.paid';
+
+/** Events a group job carries at most: a relay flush of more makes several jobs. */
+export const MAX_EVENTS_PER_JOB = 64;
 
 export const eventJobSchema = z.object({ eventId: z.uuid() });
 
 export type EventJob = z.infer<typeof eventJobSchema>;
+
+export const eventGroupJobSchema = z.object({
+  eventIds: z.array(z.uuid()).min(1).max(MAX_EVENTS_PER_JOB),
+});
+
+export type EventGroupJob = z.infer<typeof eventGroupJobSchema>;
+
+/** What a job of the events queue carries: one event, or a group of them. */
+export const eventsJobSchema = z.union([eventJobSchema, eventGroupJobSchema]);
+
+export type EventsJob = EventJob | EventGroupJob;
 
 /** The job id is the event id: relay, sweeper and replay may all add it, only one job exists. */
 export const eventJobId = (eventId: string): string => eventId;
@@ -76,20 +99,22 @@ export function minimumRetrySpanMs(retry: EventRetryPolicy): number {
 export type RequeueResult = 'added' | 'retried' | 'present';
 
 /**
- * Makes sure a job will (again) try to deliver `eventId`, whatever is left of an earlier one:
- * none → add; completed (kept after a delivery since reopened) → replace; failed → retry with
- * fresh attempts; waiting, delayed or active → already on its way. Idempotent.
+ * Makes sure a one-event job will (again) try to deliver `eventId`, whatever is left of an
+ * earlier one: none → add (after `delayMs`); completed (kept after a delivery since reopened)
+ * → replace; failed → retry with fresh attempts; waiting, delayed or active → already on its
+ * way. Idempotent.
  */
 export async function requeueEvent(
-  queue: Queue<EventJob>,
+  queue: Queue<EventsJob>,
   eventId: string,
   knownState?: JobState | 'unknown',
+  delayMs = 0,
 ): Promise<RequeueResult> {
   const id = eventJobId(eventId);
   const state = knownState ?? (await queue.getJobState(id));
   if (state === 'completed') await queue.remove(id);
   if (state === 'completed' || state === 'unknown') {
-    await queue.add('order.paid', { eventId }, { jobId: id });
+    await queue.add(EVENT_JOB_NAME, { eventId }, { jobId: id, delay: delayMs });
     return 'added';
   }
   if (state === 'failed') {

@@ -5,7 +5,7 @@ import type { ObservedQueue } from '../metrics';
 import type { JobPayload } from './batch';
 import { CANCELLATIONS_QUEUE, type CancellationJob } from './cancellations';
 import { CHARGES_QUEUE, type ChargeJob } from './charges';
-import { EVENTS_QUEUE, eventJobOptions, type EventJob } from './events';
+import { EVENTS_QUEUE, eventJobOptions, type EventsJob } from './events';
 import { requestJobOptions, type RetryPolicy } from './options';
 import { ORDERS_QUEUE, type OrderJob } from './orders';
 
@@ -35,7 +35,7 @@ export interface RequestQueues {
   orders: PartitionedQueue<OrderJob>;
   cancellations: PartitionedQueue<CancellationJob>;
   /** Order events to the data platform (Bull Board, ops); their own retry policy. */
-  events: Queue<EventJob>;
+  events: Queue<EventsJob>;
   /** Every queue object above. */
   all(): Queue[];
   /** Every queue with its partition, for metrics and Bull Board. */
@@ -110,7 +110,7 @@ export function createQueues(
     source,
     (prefix) => new Queue(CANCELLATIONS_QUEUE, { connection, prefix, defaultJobOptions }),
   );
-  const events = new Queue<EventJob>(EVENTS_QUEUE, {
+  const events = new Queue<EventsJob>(EVENTS_QUEUE, {
     ...common,
     prefix: layoutOf(source).current.shared('events'),
     defaultJobOptions: eventJobOptions(),

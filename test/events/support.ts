@@ -5,7 +5,7 @@ import { Queue } from 'bullmq';
 import { loadConfig, type Config } from '../../shared/config';
 import { createRedisClient } from '../../shared/redis';
 import { createRequestRecords } from '../../shared/requests/records';
-import { EVENTS_QUEUE, type EventJob } from '../../shared/queues/events';
+import { EVENTS_QUEUE, type EventsJob } from '../../shared/queues/events';
 import type { EventDeliveryOptions } from '../../workers/events/start';
 import { startWorkers, type RunningWorkers } from '../../workers/wiring';
 import { createTestContext, startApi, type RunningApi, type TestContext } from '../harness/context';
@@ -164,7 +164,7 @@ export interface EventsWorld {
   /** The context's config pointed at the receiver (whether or not the workers use it). */
   readonly platformConfig: Config;
   /** The events queue, for inspecting jobs. */
-  readonly events: Queue<EventJob>;
+  readonly events: Queue<EventsJob>;
 }
 
 /**
@@ -182,7 +182,7 @@ export function useEventsWorld(
     const ctx = await createTestContext(options.configured === false ? {} : platform);
     const api = await startApi(ctx);
     const platformConfig = loadConfig({ ...ctx.env, ...platform });
-    const events = new Queue<EventJob>(EVENTS_QUEUE, {
+    const events = new Queue<EventsJob>(EVENTS_QUEUE, {
       connection: ctx.redis,
       prefix: ctx.config.redis.prefix,
     });

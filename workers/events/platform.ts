@@ -22,7 +22,10 @@ export interface PlatformClientOptions {
   secret: string;
   /** No answer within this long counts as a failure (the contract's 5 s by default). */
   timeoutMs: number;
-  /** Connections kept open to the platform at most (the events worker's concurrency). */
+  /**
+   * POSTs in flight, and connections kept open to the platform, at most (the events worker's
+   * concurrency). More sends wait for a turn; the timeout of each starts with its turn.
+   */
   maxSockets: number;
 }
 
@@ -48,50 +51,75 @@ export function createPlatformClient(options: PlatformClientOptions): PlatformCl
   const target = new URL(options.url);
   const transport = target.protocol === 'https:' ? https : http;
   const agent = new transport.Agent({ keepAlive: true, maxSockets: options.maxSockets });
+  // Sends beyond maxSockets wait here, not in the agent's queue, where their timeout would
+  // run: a group job hands its events over all at once (./processor.ts).
+  let active = 0;
+  const turns: (() => void)[] = [];
+  const turn = async (): Promise<void> => {
+    if (active < options.maxSockets) {
+      active++;
+      return;
+    }
+    await new Promise<void>((resolve) => turns.push(resolve));
+  };
+  const done = (): void => {
+    const next = turns.shift();
+    if (next) next();
+    else active--;
+  };
 
   return {
-    send(event) {
-      const body = serializeEvent(event);
-      return new Promise<PlatformAnswer>((resolve) => {
-        let timedOut = false;
-        const request = transport.request(target, {
-          method: 'POST',
-          agent,
-          headers: {
-            'Content-Type': 'application/json',
-            'Content-Length': Buffer.byteLength(body),
-            [EVENT_ID_HEADER]: event.eventId,
-            [SIGNATURE_HEADER]: signBody(options.secret, body),
-          },
-        });
-        // The whole exchange within the timeout, waiting for a connection included; a body
-        // that never ends past it loses its connection (the answer was given at its status).
-        const timer = setTimeout(() => {
-          timedOut = true;
-          request.destroy(new Error('timed out'));
-        }, options.timeoutMs);
-        request.on('response', (response) => {
-          // The answer's body is never needed; reading it to the end frees the connection.
-          response.on('end', () => {
-            clearTimeout(timer);
-          });
-          response.resume();
-          const status = response.statusCode ?? 0;
-          resolve(
-            status >= 200 && status < 300
-              ? { ok: true, status }
-              : { ok: false, reason: `HTTP ${status}` },
-          );
-        });
-        request.on('error', (error) => {
-          clearTimeout(timer);
-          resolve({ ok: false, reason: describeFailure(error, timedOut, options.timeoutMs) });
-        });
-        request.end(body);
-      });
+    async send(event) {
+      await turn();
+      try {
+        return await post(event);
+      } finally {
+        done();
+      }
     },
     close() {
       agent.destroy();
     },
   };
+
+  function post(event: OrderEvent): Promise<PlatformAnswer> {
+    const body = serializeEvent(event);
+    return new Promise<PlatformAnswer>((resolve) => {
+      let timedOut = false;
+      const request = transport.request(target, {
+        method: 'POST',
+        agent,
+        headers: {
+          'Content-Type': 'application/json',
+          'Content-Length': Buffer.byteLength(body),
+          [EVENT_ID_HEADER]: event.eventId,
+          [SIGNATURE_HEADER]: signBody(options.secret, body),
+        },
+      });
+      // The whole exchange within the timeout, waiting for a connection included; a body
+      // that never ends past it loses its connection (the answer was given at its status).
+      const timer = setTimeout(() => {
+        timedOut = true;
+        request.destroy(new Error('timed out'));
+      }, options.timeoutMs);
+      request.on('response', (response) => {
+        // The answer's body is never needed; reading it to the end frees the connection.
+        response.on('end', () => {
+          clearTimeout(timer);
+        });
+        response.resume();
+        const status = response.statusCode ?? 0;
+        resolve(
+          status >= 200 && status < 300
+            ? { ok: true, status }
+            : { ok: false, reason: `HTTP ${status}` },
+        );
+      });
+      request.on('error', (error) => {
+        clearTimeout(timer);
+        resolve({ ok: false, reason: describeFailure(error, timedOut, options.timeoutMs) });
+      });
+      request.end(body);
+    });
+  }
 }

@@ -10,7 +10,8 @@ import {
   EVENTS_QUEUE,
   eventBackoffStrategy,
   eventJobOptions,
-  type EventJob,
+  requeueEvent,
+  type EventsJob,
   type EventRetryPolicy,
 } from '../../shared/queues/events';
 import type { DbBreaker } from '../../shared/resilience/breaker';
@@ -60,7 +61,7 @@ export interface EventDeliveryClients {
 export interface EventDelivery {
   /** Handed to the order worker: enqueues each event after its order's commit. */
   relay: EventRelay;
-  queue: Queue<EventJob>;
+  queue: Queue<EventsJob>;
   /** The delivery worker, or undefined when delivery is off. */
   worker(): Worker | undefined;
   sweeper: Sweeper | undefined;
@@ -82,7 +83,7 @@ export function startEventDelivery(
   const events = createEventsRepository(sequelize);
   observeOutboxLag(metrics, () => events.oldestPending());
 
-  const queue = new Queue<EventJob>(EVENTS_QUEUE, {
+  const queue = new Queue<EventsJob>(EVENTS_QUEUE, {
     connection,
     prefix: keyspaceOf(config.redis).shared('events'),
     defaultJobOptions: eventJobOptions(options.retry),
@@ -93,7 +94,12 @@ export function startEventDelivery(
 
   const { url, secret } = config.dataPlatform;
   const enabled = url !== undefined && secret !== undefined;
-  const relay = createEventRelay({ queue: enabled ? queue : undefined, logger, metrics });
+  const relay = createEventRelay({
+    queue: enabled ? queue : undefined,
+    confirmEnqueued: (ids) => breaker.run(() => events.markEnqueued(ids, new Date())),
+    logger,
+    metrics,
+  });
   if (!enabled) {
     logger.info('event delivery off: DATA_PLATFORM_URL is not set; events are recorded only');
     let closed: Promise<void> | undefined;
@@ -127,6 +133,8 @@ export function startEventDelivery(
     logger,
     metrics,
     pauseQueue: (ms) => queue.rateLimit(ms),
+    retryAlone: (eventId) =>
+      requeueEvent(queue, eventId, undefined, eventBackoffStrategy(options.retry)(1)),
   });
   const watched: WatchedWorker = watchWorker({
     create: () => {

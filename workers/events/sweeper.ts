@@ -1,11 +1,11 @@
 import type { Queue } from 'bullmq';
 import type { EventsRepository } from '../../shared/db/repositories/events';
 import type { Logger } from '../../shared/logger';
-import { eventJobId, requeueEvent, type EventJob } from '../../shared/queues/events';
+import { eventJobId, requeueEvent, type EventsJob } from '../../shared/queues/events';
 import type { DbBreaker } from '../../shared/resilience/breaker';
 
 export interface SweeperOptions {
-  queue: Queue<EventJob>;
+  queue: Queue<EventsJob>;
   events: EventsRepository;
   breaker: DbBreaker;
   logger: Logger;

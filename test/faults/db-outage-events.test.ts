@@ -1,0 +1,120 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue } from 'bullmq';
+import type { Sequelize } from 'sequelize';
+import { createSequelize } from '../../shared/db/sequelize';
+import { EVENTS_QUEUE, type EventsJob } from '../../shared/queues/events';
+import { createRedisClient, type RedisClient } from '../../shared/redis';
+import { createRequestRecords } from '../../shared/requests/records';
+import { startWorkers, type RunningWorkers } from '../../workers/wiring';
+import {
+  eventRows,
+  FAST_EVENTS,
+  PLATFORM_SECRET,
+  startReceiver,
+  waitDelivered,
+  type Receiver,
+} from '../events/support';
+import { createTestContext, startApi, type RunningApi, type TestContext } from '../harness/context';
+import { FaultProxy } from '../harness/fault-proxy';
+import { fund, insertProduct, submitOrder, waitForFinal } from '../harness/pipeline';
+import { eventually } from '../harness/wait';
+
+/** Event delivery whose database sits behind a proxy this file cuts. */
+let ctx: TestContext;
+let api: RunningApi;
+let receiver: Receiver;
+let proxy: FaultProxy;
+let workerDb: Sequelize;
+let workerRedis: RedisClient;
+let workers: RunningWorkers;
+let events: Queue<EventsJob>;
+
+beforeAll(async () => {
+  receiver = await startReceiver();
+  ctx = await createTestContext({
+    DB_BREAKER_VOLUME: '3',
+    DB_BREAKER_RESET_MS: '500',
+    DATA_PLATFORM_URL: receiver.url,
+    DATA_PLATFORM_SECRET: PLATFORM_SECRET,
+  });
+  api = await startApi(ctx);
+  await insertProduct(ctx, { id: 1, price: 100, stock: 1_000 });
+  proxy = await FaultProxy.start(Number(new URL(ctx.config.database.url).port || 3306));
+  const url = new URL(ctx.config.database.url);
+  url.port = String(proxy.port);
+  workerDb = createSequelize(url.toString(), {
+    poolMax: 20,
+    connectTimeoutMs: 500,
+    lockWaitTimeoutS: 5,
+  });
+  workerRedis = createRedisClient(ctx.config.redis, 'worker', ctx.logger);
+  const { config } = ctx;
+  workers = startWorkers(
+    {
+      config,
+      logger: ctx.logger,
+      sequelize: workerDb,
+      connection: workerRedis,
+      records: createRequestRecords(workerRedis, config.redis),
+    },
+    { events: FAST_EVENTS },
+  );
+  events = new Queue<EventsJob>(EVENTS_QUEUE, {
+    connection: ctx.redis,
+    prefix: ctx.config.redis.prefix,
+  });
+});
+
+afterAll(async () => {
+  await workers.close();
+  await events.close();
+  await workerRedis.quit();
+  await workerDb.close();
+  await proxy.close();
+  await api.close();
+  await receiver.close();
+  await ctx.destroy();
+});
+
+describe('Event delivery during a database outage', () => {
+  it('When the database is cut while a group of events waits, then the group goes back untouched (nothing sent, no attempt counted) and every event is delivered once it returns', async () => {
+    const token = await ctx.tokenFor(1);
+    await fund(api.baseUrl, token, 100_000);
+    await events.pause();
+    const submitted = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        submitOrder(api.baseUrl, token, [{ productId: 1, quantity: 1 }]),
+      ),
+    );
+    for (const s of submitted) await waitForFinal(api.baseUrl, token, s.statusUrl);
+    const orderIds = submitted.map((s) => s.id);
+    await eventually('a group job waiting, its rows marked enqueued', async () => {
+      const jobs = await events.getJobs(['wait']);
+      const rows = await eventRows(ctx, orderIds);
+      return jobs.some((job) => 'eventIds' in job.data) && rows.some((r) => r.enqueuedAt);
+    });
+    const sentBefore = receiver.requests.length;
+
+    proxy.cut('refuse');
+    try {
+      await events.resume();
+      // Long enough for the group to be taken, deferred and taken again several times.
+      await sleep(2_000);
+      expect(receiver.requests.length).toBe(sentBefore);
+      const waiting = await events.getJobs(['wait', 'delayed', 'prioritized', 'active']);
+      const groups = waiting.filter((job) => 'eventIds' in job.data);
+      expect(groups.length).toBeGreaterThan(0);
+      for (const job of groups) expect(job.attemptsMade).toBe(0);
+    } finally {
+      await proxy.restore();
+    }
+
+    const delivered = await waitDelivered(ctx, orderIds);
+    const acknowledged = receiver.acknowledged();
+    for (const row of delivered) {
+      expect(row.attempts).toBe(1);
+      expect(acknowledged.get(row.id)).toHaveLength(1);
+    }
+    expect(await events.getJobCounts('failed')).toEqual({ failed: 0 });
+  }, 60_000);
+});
