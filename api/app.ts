@@ -28,7 +28,7 @@ import { jsonBody } from './http/json-body';
 import { createRequestObserver } from './http/observe';
 import { errorHandler, notFoundHandler } from './http/problem';
 import { writeJson } from './http/respond';
-import { securityHeaders } from './http/security-headers';
+import { API_HEADERS, PAGE_HEADERS, securityHeaders } from './http/security-headers';
 import { buildOpenApiDocument } from './openapi';
 import { orderAccepts, ordersRoutes } from './orders/routes';
 import type { OrdersService } from './orders/use-cases';
@@ -89,8 +89,8 @@ export function createApi(deps: AppDeps, options: ApiOptions = {}): Api {
   const observer = createRequestObserver(deps.logger, deps.metrics);
   const edge = createEdge({
     observer,
-    strict: securityHeaders(),
-    relaxed: securityHeaders({ contentSecurityPolicy: false }),
+    strict: securityHeaders(API_HEADERS),
+    relaxed: securityHeaders(PAGE_HEADERS),
     relaxedPrefixes: PAGES,
   });
   const auth = createUserAuth(deps.config.jwtSecret);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { securityHeaders } from '../../api/http/security-headers';
+import { API_HEADERS, securityHeaders } from '../../api/http/security-headers';
 
 /**
  * The baselines' servers, run as child processes by the benchmark (`node
@@ -35,7 +35,7 @@ if (kind === 'bare') {
     announce(server);
   });
 } else if (kind === 'bare-headers') {
-  const fixed = [...securityHeaders()].flat();
+  const fixed = [...securityHeaders(API_HEADERS)].flat();
   const length = String(Buffer.byteLength(product));
   const server = http.createServer((_req, res) => {
     res
