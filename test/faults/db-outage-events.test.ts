@@ -1,11 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
-import type { Sequelize } from 'sequelize';
-import { createSequelize } from '../../shared/db/sequelize';
 import { EVENTS_QUEUE, type EventsJob } from '../../shared/queues/events';
-import { createRedisClient, type RedisClient } from '../../shared/redis';
-import { createRequestRecords } from '../../shared/requests/records';
-import { startWorkers, type RunningWorkers } from '../../workers/wiring';
 import {
   eventRows,
   FAST_EVENTS,
@@ -15,7 +10,7 @@ import {
   type Receiver,
 } from '../events/support';
 import { createTestContext, startApi, type RunningApi, type TestContext } from '../harness/context';
-import { FaultProxy } from '../harness/fault-proxy';
+import { startProxiedWorkers, type ProxiedWorkers } from '../harness/proxied-workers';
 import { fund, insertProduct, submitOrder, waitForFinal } from '../harness/pipeline';
 import { eventually } from '../harness/wait';
 
@@ -23,10 +18,7 @@ import { eventually } from '../harness/wait';
 let ctx: TestContext;
 let api: RunningApi;
 let receiver: Receiver;
-let proxy: FaultProxy;
-let workerDb: Sequelize;
-let workerRedis: RedisClient;
-let workers: RunningWorkers;
+let proxied: ProxiedWorkers;
 let events: Queue<EventsJob>;
 
 beforeAll(async () => {
@@ -39,26 +31,7 @@ beforeAll(async () => {
   });
   api = await startApi(ctx);
   await insertProduct(ctx, { id: 1, price: 100, stock: 1_000 });
-  proxy = await FaultProxy.start(Number(new URL(ctx.config.database.url).port || 3306));
-  const url = new URL(ctx.config.database.url);
-  url.port = String(proxy.port);
-  workerDb = createSequelize(url.toString(), {
-    poolMax: 20,
-    connectTimeoutMs: 500,
-    lockWaitTimeoutS: 5,
-  });
-  workerRedis = createRedisClient(ctx.config.redis, 'worker', ctx.logger);
-  const { config } = ctx;
-  workers = startWorkers(
-    {
-      config,
-      logger: ctx.logger,
-      sequelize: workerDb,
-      connection: workerRedis,
-      records: createRequestRecords(workerRedis, config.redis),
-    },
-    { events: FAST_EVENTS },
-  );
+  proxied = await startProxiedWorkers(ctx, { events: FAST_EVENTS });
   events = new Queue<EventsJob>(EVENTS_QUEUE, {
     connection: ctx.redis,
     prefix: ctx.config.redis.prefix,
@@ -66,11 +39,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await workers.close();
+  await proxied.close();
   await events.close();
-  await workerRedis.quit();
-  await workerDb.close();
-  await proxy.close();
   await api.close();
   await receiver.close();
   await ctx.destroy();
@@ -95,7 +65,7 @@ describe('Event delivery during a database outage', () => {
     });
     const sentBefore = receiver.requests.length;
 
-    proxy.cut('refuse');
+    proxied.proxy.cut('refuse');
     try {
       await events.resume();
       // Long enough for the group to be taken, deferred and taken again several times.
@@ -106,7 +76,7 @@ describe('Event delivery during a database outage', () => {
       expect(groups.length).toBeGreaterThan(0);
       for (const job of groups) expect(job.attemptsMade).toBe(0);
     } finally {
-      await proxy.restore();
+      await proxied.proxy.restore();
     }
 
     const delivered = await waitDelivered(ctx, orderIds);

@@ -1,14 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { Sequelize } from 'sequelize';
-import { FaultProxy } from '../harness/fault-proxy';
+import type { FaultProxy } from '../harness/fault-proxy';
+import { startProxiedWorkers, type ProxiedWorkers } from '../harness/proxied-workers';
 import { reconcile } from '../../shared/db/reconcile';
-import { createSequelize } from '../../shared/db/sequelize';
 import { createQueues, type RequestQueues } from '../../shared/queues';
 import { isBatch } from '../../shared/queues/batch';
-import { createRedisClient, type RedisClient } from '../../shared/redis';
-import { createRequestRecords } from '../../shared/requests/records';
-import { startWorkers, type RunningWorkers } from '../../workers/wiring';
+import type { RunningWorkers } from '../../workers/wiring';
 import { createTestContext, startApi, type RunningApi, type TestContext } from '../harness/context';
 import { request } from '../harness/http';
 import {
@@ -23,9 +20,8 @@ import { allOf } from '../harness/queues';
 /** Workers whose database sits behind a proxy this file cuts; the API talks to it directly. */
 let ctx: TestContext;
 let api: RunningApi;
+let proxied: ProxiedWorkers;
 let proxy: FaultProxy;
-let workerDb: Sequelize;
-let workerRedis: RedisClient;
 let workers: RunningWorkers;
 let queues: RequestQueues;
 
@@ -38,31 +34,14 @@ beforeAll(async () => {
   });
   api = await startApi(ctx);
   await insertProduct(ctx, { id: 1, price: 100, stock: 1_000 });
-  proxy = await FaultProxy.start(Number(new URL(ctx.config.database.url).port || 3306));
-  const url = new URL(ctx.config.database.url);
-  url.port = String(proxy.port);
-  workerDb = createSequelize(url.toString(), {
-    poolMax: 20,
-    connectTimeoutMs: 500,
-    lockWaitTimeoutS: 5,
-  });
-  workerRedis = createRedisClient(ctx.config.redis, 'worker', ctx.logger);
-  workers = startWorkers({
-    config: ctx.config,
-    logger: ctx.logger,
-    sequelize: workerDb,
-    connection: workerRedis,
-    records: createRequestRecords(workerRedis, ctx.config.redis),
-  });
+  proxied = await startProxiedWorkers(ctx);
+  ({ proxy, workers } = proxied);
   queues = createQueues(ctx.redis, ctx.config.redis, ctx.config.jobs, ctx.logger);
 });
 
 afterAll(async () => {
-  await workers.close();
+  await proxied.close();
   await queues.close();
-  await workerRedis.quit();
-  await workerDb.close();
-  await proxy.close();
   await api.close();
   await ctx.destroy();
 });
