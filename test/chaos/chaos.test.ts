@@ -26,7 +26,11 @@ const budget = (s: ScenarioSpec) => s.warmMs + s.faultMs + s.afterMs + s.drainMs
 /** The figures that must hold, with the examples that explain them when they do not. */
 async function expectNothingLost(name: string) {
   const result = await runScenario(spec(name), options);
-  expect(result.orders.accepted).toBeGreaterThan(100);
+  // The scenario's own error first: a run that failed to set up has accepted nothing.
+  expect({ error: result.error, acceptedOver100: result.orders.accepted > 100 }).toEqual({
+    error: null,
+    acceptedOver100: true,
+  });
   expect({
     error: result.error,
     lost: result.orders.lost,
