@@ -29,10 +29,12 @@ import { percentileChart } from '../report/render';
 import {
   ACCEPTS,
   BARE,
+  BARE_AGAIN,
   BARE_HEADERS,
   CHARGES,
   DELIVERED,
   DETAIL,
+  DETAIL_AGAIN,
   EXPRESS,
   SYSTEM,
   costTargets,
@@ -254,6 +256,29 @@ async function main(options: BenchOptions): Promise<void> {
         await costedRun(
           g,
           DETAIL,
+          { kind: 'get', url: `${apiUrl}/api/products/1` },
+          shape,
+          groups(),
+        ),
+      );
+    }
+    // Bare, API, bare, API: the detail ÷ bare figure is the median of the adjacent pairs,
+    // each pair a few seconds apart on the same machine (alternatedRatio in table.ts).
+    log('\n== alternated: bare node:http again, then the API again');
+    const bare = await startServer('bare', options);
+    for (const g of options.generators) {
+      runs.push(
+        await costedRun(g, BARE_AGAIN, { kind: 'get', url: `${bare.url}/api/products/1` }, shape, {
+          server: [bare.pid],
+        }),
+      );
+    }
+    await bare.stop();
+    for (const g of options.generators) {
+      runs.push(
+        await costedRun(
+          g,
+          DETAIL_AGAIN,
           { kind: 'get', url: `${apiUrl}/api/products/1` },
           shape,
           groups(),

@@ -113,6 +113,30 @@ export function targetRows(targets: readonly CostTarget[]): string[] {
   ];
 }
 
+/**
+ * A system's cost against a baseline's from runs that alternated: `costs` is baseline, system,
+ * baseline, system, … (µs per request; NaN for a run that is missing). Every adjacent pair of
+ * runs gives a ratio, system ÷ baseline, and the figure is their median: adjacent runs share the machine's state of those seconds, so
+ * the median moves far less from run to run than one pair does.
+ */
+export function alternatedRatio(costs: readonly number[]): { median: number; ratios: number[] } {
+  const ratios: number[] = [];
+  for (let i = 1; i < costs.length; i++) {
+    const [a, b] = [costs[i - 1] as number, costs[i] as number];
+    if (Number.isNaN(a) || Number.isNaN(b)) continue;
+    ratios.push(i % 2 === 1 ? b / a : a / b);
+  }
+  const sorted = [...ratios].sort((x, y) => x - y);
+  const mid = Math.floor(sorted.length / 2);
+  const median =
+    sorted.length === 0
+      ? Number.NaN
+      : sorted.length % 2 === 1
+        ? (sorted[mid] as number)
+        : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return { median, ratios };
+}
+
 /** The issue's table, one row per figure and generator. */
 export function costTargets(
   generators: readonly GeneratorName[],
@@ -151,15 +175,16 @@ export function costTargets(
       goal: '≤ 1.5×',
       met: accept / express <= 1.5,
     });
-    const detail = apiUs(DETAIL, g);
     const bare = serverUs(BARE, g);
+    const alternated = [bare, apiUs(DETAIL, g), serverUs(BARE_AGAIN, g), apiUs(DETAIL_AGAIN, g)];
+    const paired = alternatedRatio(alternated);
     targets.push({
       figure: "API CPU per cached product detail ÷ bare node:http's CPU per request (same JSON)",
       generator: g,
-      value: detail / bare,
-      detail: `${us(detail)} / ${us(bare)} µs`,
+      value: paired.median,
+      detail: `median of ${paired.ratios.length} adjacent pairs, bare / API / bare / API: ${alternated.map(us).join(' / ')} µs; pairs ${paired.ratios.map((r) => `${r.toFixed(2)}×`).join(', ')}`,
       goal: '≤ 1.1×',
-      met: detail / bare <= 1.1,
+      met: paired.median <= 1.1,
     });
     const headed = serverUs(BARE_HEADERS, g);
     targets.push({
@@ -238,9 +263,11 @@ export function costTargets(
 }
 
 export const BARE = 'bare node:http, product JSON';
+export const BARE_AGAIN = 'bare node:http, product JSON (again, after the API)';
 export const BARE_HEADERS = "bare node:http, product JSON with the API's response headers";
 export const EXPRESS = 'Express hello-world, product JSON';
 export const DETAIL = 'API product detail (cached)';
+export const DETAIL_AGAIN = 'API product detail (cached), again';
 export const ACCEPTS = 'API order accepts, workers running';
 export const CHARGES = 'API charge accepts, workers running';
 export const DELIVERED = 'API order accepts, every event delivered to a data platform';
