@@ -10,7 +10,7 @@ export type HeaderSet = ReadonlyMap<string, string>;
  * no MIME sniffing, HTTPS only, not readable by another origin without CORS, no referrer.
  * Helmet's document headers (opener policy, origin-agent cluster, DNS prefetch, download
  * options, cross-domain policies, the XSS auditor) are left out: a browser never renders these
- * responses as a document. A third of helmet's bytes on every answer (load/REPORT.md).
+ * responses as a document: 261 bytes on every answer against helmet's 663 (load/REPORT.md).
  */
 export const API_HEADERS: Readonly<HelmetOptions> = Object.freeze<HelmetOptions>({
   contentSecurityPolicy: {

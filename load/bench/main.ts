@@ -219,11 +219,8 @@ async function main(options: BenchOptions): Promise<void> {
     log(
       "\n== baselines: the same product JSON from node:http (bare, and with the API's headers) and from an Express hello-world",
     );
-    for (const [kind, name] of [
-      ['bare', BARE],
-      ['bare-headers', BARE_HEADERS],
-      ['express', EXPRESS],
-    ] as const) {
+    /** A baseline server's product-detail runs, one per generator; the server is stopped after. */
+    const baseline = async (kind: 'bare' | 'bare-headers' | 'express', name: string) => {
       const server = await startServer(kind, options);
       for (const g of options.generators) {
         runs.push(
@@ -233,7 +230,10 @@ async function main(options: BenchOptions): Promise<void> {
         );
       }
       await server.stop();
-    }
+    };
+    await baseline('bare', BARE);
+    await baseline('bare-headers', BARE_HEADERS);
+    await baseline('express', EXPRESS);
 
     await system.start();
     const sut = system;
@@ -251,40 +251,25 @@ async function main(options: BenchOptions): Promise<void> {
     const warmUp = { connections: CONNECTIONS, durationS: Math.min(3, DURATION) };
     const first = options.generators[0] ?? 'autocannon';
     await generate(first, 'warm-up', { kind: 'get', url: `${apiUrl}/api/products/1` }, warmUp);
-    for (const g of options.generators) {
-      runs.push(
-        await costedRun(
-          g,
-          DETAIL,
-          { kind: 'get', url: `${apiUrl}/api/products/1` },
-          shape,
-          groups(),
-        ),
-      );
-    }
+    const detail = async (name: string) => {
+      for (const g of options.generators) {
+        runs.push(
+          await costedRun(
+            g,
+            name,
+            { kind: 'get', url: `${apiUrl}/api/products/1` },
+            shape,
+            groups(),
+          ),
+        );
+      }
+    };
+    await detail(DETAIL);
     // Bare, API, bare, API: the detail ÷ bare figure is the median of the adjacent pairs,
     // each pair a few seconds apart on the same machine (alternatedRatio in table.ts).
     log('\n== alternated: bare node:http again, then the API again');
-    const bare = await startServer('bare', options);
-    for (const g of options.generators) {
-      runs.push(
-        await costedRun(g, BARE_AGAIN, { kind: 'get', url: `${bare.url}/api/products/1` }, shape, {
-          server: [bare.pid],
-        }),
-      );
-    }
-    await bare.stop();
-    for (const g of options.generators) {
-      runs.push(
-        await costedRun(
-          g,
-          DETAIL_AGAIN,
-          { kind: 'get', url: `${apiUrl}/api/products/1` },
-          shape,
-          groups(),
-        ),
-      );
-    }
+    await baseline('bare', BARE_AGAIN);
+    await detail(DETAIL_AGAIN);
 
     const drainTo = { databaseUrl: db.url, queues: readQueues(redis, singleLayout(prefix)) };
     try {
