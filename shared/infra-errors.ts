@@ -1,5 +1,10 @@
 import { ConnectionError, TimeoutError } from 'sequelize';
 
+/** Whatever was thrown, as the text of a log field. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { messageOf } from '../shared/infra-errors';
 import { loadConfig } from '../shared/config';
 import {
   createReplicaSequelizeFromConfig,
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
     } catch (error) {
       logger.warn('waiting for the database and Redis', {
         attempt,
-        error: error instanceof Error ? error.message : String(error),
+        error: messageOf(error),
       });
       await sleep(Math.min(attempt * 500, 5_000));
     }

@@ -1,4 +1,5 @@
 import { MetricsTime, Queue, Worker, type ConnectionOptions } from 'bullmq';
+import { messageOf } from '../shared/infra-errors';
 import type { Sequelize } from 'sequelize';
 import type { Config } from '../shared/config';
 import { createCatalogSource } from '../shared/db/catalog-source';
@@ -69,8 +70,6 @@ export interface RunningWorkers {
 
 /** Stalls a job may survive (its worker died or lost the lock); one more and it goes ON_HOLD. */
 const MAX_STALLED_COUNT = 5;
-
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
  * One kind of request's workers: a BullMQ worker per partition (`shared/keyspace.ts`), each

@@ -1,4 +1,5 @@
 import type { Sequelize } from 'sequelize';
+import { messageOf } from '../infra-errors';
 import type { Logger } from '../logger';
 import { createDbBreaker, type BreakerSettings } from '../resilience/breaker';
 import { createProductsRepository, type ProductsRepository } from './repositories/products';
@@ -141,7 +142,7 @@ export function createCatalogSource(options: CatalogSourceOptions): CatalogSourc
       judge(await breaker.run(probe));
     } catch (error) {
       lagS = null;
-      moveTo('unavailable', error instanceof Error ? error.message : String(error));
+      moveTo('unavailable', messageOf(error));
     } finally {
       checking = false;
     }
@@ -157,7 +158,7 @@ export function createCatalogSource(options: CatalogSourceOptions): CatalogSourc
       } catch (error) {
         // Whatever went wrong there, the primary answers this read; the next good check
         // brings the replica back.
-        moveTo('unavailable', error instanceof Error ? error.message : String(error));
+        moveTo('unavailable', messageOf(error));
       }
     }
     return answered('primary', await call(primary));

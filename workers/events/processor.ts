@@ -1,6 +1,6 @@
 import { UnrecoverableError, Worker, type Job, type Processor } from 'bullmq';
 import type { EventsRepository } from '../../shared/db/repositories/events';
-import { isDatabaseUnavailable } from '../../shared/infra-errors';
+import { isDatabaseUnavailable, messageOf } from '../../shared/infra-errors';
 import { withLogContext, type Logger } from '../../shared/logger';
 import type { Metrics } from '../../shared/metrics';
 import { eventsJobSchema } from '../../shared/queues/events';
@@ -169,7 +169,7 @@ export function eventProcessor(deps: EventProcessorDeps): Processor {
         deps.logger.warn('event delivery failed: will retry', {
           eventId: result.eventId,
           attempt,
-          error: result.error instanceof Error ? result.error.message : String(result.error),
+          error: messageOf(result.error),
         });
       }
       await deps.retryAlone(result.eventId);

@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import { messageOf } from '../../shared/infra-errors';
 import type { Logger } from '../../shared/logger';
 import type { Metrics } from '../../shared/metrics';
 import {
@@ -35,8 +36,6 @@ export interface EventRelayOptions {
    */
   maxInFlight?: number;
 }
-
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
  * Hands each recorded event to the events queue. The events recorded in the same turn of the

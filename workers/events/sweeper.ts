@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import { messageOf } from '../../shared/infra-errors';
 import type { EventsRepository } from '../../shared/db/repositories/events';
 import type { Logger } from '../../shared/logger';
 import { eventJobId, requeueEvent, type EventsJob } from '../../shared/queues/events';
@@ -72,7 +73,7 @@ export function startSweeper(options: SweeperOptions): Sweeper {
     running ??= sweep()
       .catch((error: unknown) => {
         logger.warn('event sweep failed: retrying next interval', {
-          error: error instanceof Error ? error.message : String(error),
+          error: messageOf(error),
         });
       })
       .finally(() => {

@@ -1,6 +1,6 @@
 import { UnrecoverableError, Worker, type Job, type Processor } from 'bullmq';
 import type { z } from 'zod';
-import { isDatabaseUnavailable } from '../../shared/infra-errors';
+import { isDatabaseUnavailable, messageOf } from '../../shared/infra-errors';
 import { withLogContext, type Logger } from '../../shared/logger';
 import type { Metrics } from '../../shared/metrics';
 import { isBreakerOpen, type DbBreaker } from '../../shared/resilience/breaker';
@@ -57,8 +57,6 @@ const OUTAGE_PAUSE_MS = 1_000;
 export function isLastAttempt(job: Job): boolean {
   return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 }
-
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
  * The BullMQ processor of the request queues (charges, orders, cancellations). A job carries one

@@ -1,4 +1,5 @@
 import type { RedisClient } from '../../shared/redis';
+import { messageOf } from '../../shared/infra-errors';
 import type { Sequelize } from 'sequelize';
 import type { Logger } from '../../shared/logger';
 import { reconcileAll } from '../../shared/reconcile';
@@ -125,7 +126,7 @@ export function startReconcileSchedule(
       return 'completed';
     } catch (error) {
       logger.error('reconcile failed; next try at the next interval', {
-        error: error instanceof Error ? error.message : String(error),
+        error: messageOf(error),
       });
       return 'failed';
     } finally {
