@@ -22,7 +22,7 @@ import { cannon, watchMemory, type Throughput } from './measure';
 import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './options';
 import { rawSqlLoop, type RawSqlResult } from './raw-sql';
 import { fundUsers, seedProducts, timeToFinalise } from './setup';
-import { openLoop } from './open-loop';
+import { openLoop, type OpenLoopResult } from './open-loop';
 import { readQueues } from './queues';
 import { singleLayout } from '../../test/harness/queues';
 import { percentileChart } from '../report/render';
@@ -39,6 +39,9 @@ import {
   SYSTEM,
   costTargets,
   endToEndRows,
+  CURVE_FRACTIONS,
+  latencyCurveChart,
+  latencyCurveRows,
   openLoopRows,
   OPEN_ACCEPTS,
   OPEN_DETAIL,
@@ -61,6 +64,9 @@ import {
 const JWT_SECRET = 'bench-secret-0123456789-0123456789-abcdef';
 const USERS = 200;
 const MANY_PRODUCTS = 500;
+
+/** The i-th request of an open-loop run, as the bytes to send. */
+type Req = (i: number) => string;
 
 const DETAIL_REQUEST = 'GET /api/products/1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
 
@@ -306,18 +312,13 @@ async function main(options: BenchOptions): Promise<void> {
     // Open loop at half the capacity just measured (the best closed-loop figure of the run).
     const capacity = (name: string) =>
       Math.max(...runs.filter((r) => r.name === name).map((r) => r.requestsPerSecond));
-    const open: OpenLoopRun[] = [];
-    for (const [name, capacityOf, request, kind] of [
-      [OPEN_DETAIL, DETAIL, () => DETAIL_REQUEST, 'get'],
-      [OPEN_ACCEPTS, ACCEPTS, (i: number) => orderRequest(tokens, `${prefix}-open`, i), 'order'],
-    ] as const) {
-      const rate = Math.max(1, Math.round(capacity(capacityOf) / 2));
-      log(`\n== open loop: ${name} at ${rate}/s (half the measured capacity) for ${DURATION} s`);
+    /** One open-loop run on the API, with the CPU every process spent and the API's waits. */
+    const openLoopOnApi = async (name: string, rate: number, durationS: number, request: Req) => {
       const stop = meter.start(groups());
       const apiPid = sut.pids().api[0] ?? 0;
       const schedBefore = readSchedstat(apiPid);
       const loadBefore = loadAverage();
-      const result = await openLoop({ baseUrl: apiUrl, rate, durationS: DURATION, request });
+      const result = await openLoop({ baseUrl: apiUrl, rate, durationS, request });
       const cpu = stop();
       const schedAfter = readSchedstat(apiPid);
       // How long the API's JavaScript thread was ready to run but had no CPU: the share of
@@ -326,25 +327,76 @@ async function main(options: BenchOptions): Promise<void> {
         schedBefore && schedAfter
           ? (schedAfter.waitNs - schedBefore.waitNs) / 1e6 / result.seconds
           : Number.NaN;
-      const load = (loadBefore + loadAverage()) / 2;
-      if (kind === 'order') await timeToFinalise(db, redis, prefix, 0, 600_000);
-      log(`   p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, max ${result.maxMs} ms`);
-      log(
-        `   API thread waited for a CPU ${apiWaitMsPerS.toFixed(0)} ms per s; load average ${load.toFixed(1)}`,
-      );
-      open.push({ name, ...result, cpu, apiWaitMsPerS, loadAverage: load });
+      return { name, ...result, cpu, apiWaitMsPerS, loadAverage: (loadBefore + loadAverage()) / 2 };
+    };
+    /**
+     * Bare node:http under the same generator, rate and requests: the floor, what of the
+     * latency is the generator's and the machine's rather than the API's. Warmed up first, as
+     * the API has been: a cold process compiles in its first seconds.
+     */
+    const floorAt = async (rates: readonly number[], durationS: number, request: Req) => {
+      const bare = await startServer('bare', options);
+      try {
+        await openLoop({ baseUrl: bare.url, rate: rates[0] ?? 1, durationS: 2, request });
+        const floors: OpenLoopResult[] = [];
+        for (const rate of rates) {
+          floors.push(await openLoop({ baseUrl: bare.url, rate, durationS, request }));
+        }
+        return floors;
+      } finally {
+        await bare.stop();
+      }
+    };
+
+    // Product detail's p99 by offered rate, up to half the capacity: where the knee is.
+    const detailCapacity = capacity(DETAIL);
+    const curveRates = CURVE_FRACTIONS.map((f) => Math.max(1, Math.round(detailCapacity * f)));
+    const curveS = Math.max(1, Math.round(DURATION / 2));
+    log(`\n== open loop: product detail at ${curveRates.join(', ')}/s, ${curveS} s each`);
+    const curveFloors = await floorAt(curveRates, curveS, () => DETAIL_REQUEST);
+    const curve: OpenLoopRun[] = [];
+    for (const [i, rate] of curveRates.entries()) {
+      const run = await openLoopOnApi(OPEN_DETAIL, rate, curveS, () => DETAIL_REQUEST);
+      const floor = curveFloors[i] as OpenLoopResult;
+      curve.push({ ...run, floor });
+      log(`   ${rate}/s: API p99 ${run.p99Ms} ms, bare node:http p99 ${floor.p99Ms} ms`);
     }
+
+    const open: OpenLoopRun[] = [];
+    for (const [name, capacityOf, request, kind] of [
+      [OPEN_DETAIL, DETAIL, () => DETAIL_REQUEST, 'get'],
+      [OPEN_ACCEPTS, ACCEPTS, (i: number) => orderRequest(tokens, `${prefix}-open`, i), 'order'],
+    ] as const) {
+      const rate = Math.max(1, Math.round(capacity(capacityOf) / 2));
+      log(`\n== open loop: bare node:http at ${rate}/s (the floor for ${name}) for ${DURATION} s`);
+      const [floor] = (await floorAt([rate], DURATION, request)) as [OpenLoopResult];
+      log(`   p50 ${floor.p50Ms} ms, p99 ${floor.p99Ms} ms, max ${floor.maxMs} ms`);
+      log(`\n== open loop: ${name} at ${rate}/s (half the measured capacity) for ${DURATION} s`);
+      const run = await openLoopOnApi(name, rate, DURATION, request);
+      if (kind === 'order') await timeToFinalise(db, redis, prefix, 0, 600_000);
+      log(`   p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, max ${run.maxMs} ms`);
+      log(
+        `   API thread waited for a CPU ${run.apiWaitMsPerS.toFixed(0)} ms per s; load average ${run.loadAverage.toFixed(1)}`,
+      );
+      open.push({ ...run, floor });
+    }
+    const [detailOpen] = open;
+    if (detailOpen) curve.push(detailOpen);
     writeFileSync(
       path.join(dir, 'open-loop-latency.svg'),
       percentileChart({
         title: `Open loop at half the measured capacity: latency by percentile`,
-        series: open.map((o) => ({ name: `${o.name} (${o.rate}/s)`, points: o.percentiles })),
+        series: open.flatMap((o) => [
+          { name: `${o.name} (${o.rate}/s)`, points: o.percentiles },
+          { name: `bare node:http, same rate (${o.rate}/s)`, points: o.floor.percentiles },
+        ]),
         thresholds: [
           { y: 10, label: 'accepts p99 goal 10 ms' },
           { y: 5, label: 'product detail p99 goal 5 ms' },
         ],
       }),
     );
+    writeFileSync(path.join(dir, 'open-loop-p99-by-rate.svg'), latencyCurveChart(curve));
     const apiPeakMiB = memory.stop();
 
     log('\n== raw BullMQ add loop');
@@ -523,6 +575,12 @@ async function main(options: BenchOptions): Promise<void> {
       '',
       ...openLoopRows(open),
       '',
+      '### Product detail: p99 by offered rate, up to half the measured capacity',
+      '',
+      ...latencyCurveRows(curve),
+      '',
+      '![p99 by offered rate](open-loop-p99-by-rate.svg)',
+      '',
       '## Wall-clock comparisons on this box (not portable; see load/REPORT.md)',
       '',
       '| comparison | measured | goal | met |',
@@ -560,6 +618,7 @@ async function main(options: BenchOptions): Promise<void> {
           runs,
           e2e,
           open,
+          curve,
           drains,
           rawCosts,
           targets,

@@ -3,6 +3,7 @@ import type { CostedRun, EndToEnd } from './cost';
 import { perUnit } from './cost';
 import type { GeneratorName } from './generators';
 import type { OpenLoopResult } from './open-loop';
+import { lineChart } from '../report/render';
 
 const us = (n: number | undefined) =>
   n === undefined || Number.isNaN(n) ? '' : n < 10 ? n.toFixed(1) : n.toFixed(0);
@@ -15,6 +16,8 @@ export interface OpenLoopRun extends OpenLoopResult {
   apiWaitMsPerS: number;
   /** The 1-minute load average over the run (mean of start and end). */
   loadAverage: number;
+  /** The same generator, rate and requests against bare node:http: the floor. */
+  floor: OpenLoopResult;
 }
 
 export const OPEN_DETAIL = 'API product detail (cached)';
@@ -22,15 +25,51 @@ export const OPEN_ACCEPTS = 'API order accepts, workers running';
 /** The issue's latency goals at half the capacity: p99 in ms. */
 const OPEN_GOALS: Record<string, number> = { [OPEN_DETAIL]: 5, [OPEN_ACCEPTS]: 10 };
 
+/** The fractions of product detail's capacity its p99-by-rate curve is measured at, below ½. */
+export const CURVE_FRACTIONS = [0.1, 0.2, 0.3, 0.4] as const;
+
+/** The API process's CPU over the run, as a share of one core: how busy its thread was. */
+const apiBusy = (o: OpenLoopRun) =>
+  `${((100 * (o.cpu.api ?? 0)) / (o.seconds * 1e6)).toFixed(0)} %`;
+
 export function openLoopRows(open: readonly OpenLoopRun[]): string[] {
   return [
-    '| open loop | offered/s | sent | 2xx | non-2xx + errors | p50 ms | p99 ms | p99.9 ms | max ms | api µs per 2xx | API thread waiting for a CPU, ms/s | load average | goal (p99) | met |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|',
+    '| open loop | offered/s | sent | 2xx | non-2xx + errors | p50 ms | p99 ms | p99.9 ms | max ms | generator late to send, p99 ms | bare node:http, same rate: p50 / p99 ms | api µs per 2xx | API busy (of one core) | API thread waiting for a CPU, ms/s | load average | goal (p99) | met |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|',
     ...open.map((o) => {
       const goal = OPEN_GOALS[o.name];
-      return `| ${o.name} (generator: open-loop, this process) | ${o.rate} | ${o.sent} | ${o.ok} | ${o.non2xx + o.errors} | ${o.p50Ms.toFixed(2)} | ${o.p99Ms.toFixed(2)} | ${o.p999Ms.toFixed(2)} | ${o.maxMs.toFixed(1)} | ${us((o.cpu.api ?? 0) / o.ok)} | ${o.apiWaitMsPerS.toFixed(0)} | ${o.loadAverage.toFixed(1)} | ${goal === undefined ? '' : `≤ ${goal} ms`} | ${goal === undefined ? '' : o.p99Ms <= goal ? 'PASS' : 'MISS'} |`;
+      const floor = `${o.floor.p50Ms.toFixed(2)} / ${o.floor.p99Ms.toFixed(2)}`;
+      return `| ${o.name} (generator: open-loop, this process) | ${o.rate} | ${o.sent} | ${o.ok} | ${o.non2xx + o.errors} | ${o.p50Ms.toFixed(2)} | ${o.p99Ms.toFixed(2)} | ${o.p999Ms.toFixed(2)} | ${o.maxMs.toFixed(1)} | ${o.sendLagP99Ms.toFixed(2)} | ${floor} | ${us((o.cpu.api ?? 0) / o.ok)} | ${apiBusy(o)} | ${o.apiWaitMsPerS.toFixed(0)} | ${o.loadAverage.toFixed(1)} | ${goal === undefined ? '' : `≤ ${goal} ms`} | ${goal === undefined ? '' : o.p99Ms <= goal ? 'PASS' : 'MISS'} |`;
     }),
   ];
+}
+
+/** Product detail's open-loop runs by offered rate: the API's p99 beside bare node:http's. */
+export function latencyCurveRows(curve: readonly OpenLoopRun[]): string[] {
+  const goal = OPEN_GOALS[OPEN_DETAIL] ?? 0;
+  return [
+    '| offered/s | s | API p50 / p99 ms | bare node:http p50 / p99 ms | api µs per 2xx | API busy (of one core) | p99 ≤ goal |',
+    '|---:|---:|---:|---:|---:|---:|:---:|',
+    ...curve.map(
+      (o) =>
+        `| ${o.rate} | ${o.seconds.toFixed(0)} | ${o.p50Ms.toFixed(2)} / ${o.p99Ms.toFixed(2)} | ${o.floor.p50Ms.toFixed(2)} / ${o.floor.p99Ms.toFixed(2)} | ${us((o.cpu.api ?? 0) / o.ok)} | ${apiBusy(o)} | ${o.p99Ms <= goal ? 'yes' : 'no'} (≤ ${goal} ms) |`,
+    ),
+  ];
+}
+
+/** The curve as a chart: p99 (log scale) by offered rate, the API and bare node:http. */
+export function latencyCurveChart(curve: readonly OpenLoopRun[]): string {
+  return lineChart({
+    title: 'Product detail, open loop: p99 by offered rate',
+    xLabel: 'offered requests per second',
+    yLabel: 'p99 latency (ms, log scale)',
+    logY: true,
+    threshold: { y: OPEN_GOALS[OPEN_DETAIL] ?? 5, label: 'goal p99 ≤ 5 ms' },
+    series: [
+      { name: 'API product detail (cached)', points: curve.map((o) => [o.rate, o.p99Ms]) },
+      { name: 'bare node:http, same JSON', points: curve.map((o) => [o.rate, o.floor.p99Ms]) },
+    ],
+  });
 }
 
 /** The system's processes: what a user pays for (the generator is not). */

@@ -15,6 +15,8 @@ export interface LineChartSpec {
   markers?: { x: number; label: string }[];
   /** A horizontal dashed line with a label (a target). */
   threshold?: { y: number; label: string };
+  /** A logarithmic y axis (latencies that span decades); linear from 0 otherwise. */
+  logY?: boolean;
 }
 
 export interface BarChartSpec {
@@ -70,6 +72,18 @@ function yAxis(
     min: 0,
     ...(max ? { max } : {}),
     axisLabel: { formatter: formatTick },
+    splitLine: { lineStyle: { color: '#e5e5e5' } },
+  };
+}
+
+/** A logarithmic y axis: latencies that span decades. */
+function logAxis(name: string): echarts.YAXisComponentOption {
+  return {
+    type: 'log',
+    name,
+    nameLocation: 'middle',
+    nameGap: 50,
+    axisLabel: { formatter: (v: number) => String(v) },
     splitLine: { lineStyle: { color: '#e5e5e5' } },
   };
 }
@@ -156,10 +170,12 @@ export function lineChart(spec: LineChartSpec): string {
       splitLine: { show: false },
     },
     // A target above every value still shows.
-    yAxis: yAxis(
-      spec.yLabel,
-      threshold ? (extent) => niceCeil(Math.max(extent.max, threshold.y) * 1.1) : undefined,
-    ),
+    yAxis: spec.logY
+      ? logAxis(spec.yLabel)
+      : yAxis(
+          spec.yLabel,
+          threshold ? (extent) => niceCeil(Math.max(extent.max, threshold.y) * 1.1) : undefined,
+        ),
     series,
   });
 }
@@ -238,14 +254,7 @@ export function percentileChart(spec: PercentileChartSpec): string {
       axisLabel: { formatter: (x: number) => labels[x] ?? '' },
       splitLine: { lineStyle: { color: '#e5e5e5' } },
     },
-    yAxis: {
-      type: 'log',
-      name: 'latency (ms, log scale)',
-      nameLocation: 'middle',
-      nameGap: 50,
-      axisLabel: { formatter: (v: number) => String(v) },
-      splitLine: { lineStyle: { color: '#e5e5e5' } },
-    },
+    yAxis: logAxis('latency (ms, log scale)'),
     series: spec.series.map((s, i) => ({
       type: 'line',
       name: s.name,

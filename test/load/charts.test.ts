@@ -57,6 +57,29 @@ describe("The load reports' charts", () => {
     expect(svg).toContain('stroke="#d62728"');
   });
 
+  it('When a line chart asks for a log y axis, then its labels are decades, not a linear scale from 0', () => {
+    const svg = lineChart({
+      title: 'p99 by offered rate',
+      xLabel: 'offered requests per second',
+      yLabel: 'p99 latency (ms, log scale)',
+      logY: true,
+      threshold: { y: 5, label: 'goal' },
+      series: [
+        {
+          name: 'API',
+          points: [
+            [1_000, 1.5],
+            [5_000, 40],
+            [10_000, 700],
+          ],
+        },
+      ],
+    });
+    expect(texts(svg)).toEqual(expect.arrayContaining(['1', '10', '100', '1000', 'goal']));
+    // A linear axis to 700 would be labelled 100, 200, …
+    expect(texts(svg)).not.toContain('200');
+  });
+
   it('When a bar chart is drawn, then every category is labelled and every non-empty bar carries its note', () => {
     const svg = barChart({
       title: 'Latency distribution: submit (2,000 answers)',
