@@ -20,6 +20,10 @@ const unsupported = (detail: string) => new AppError('UNSUPPORTED_MEDIA_TYPE', {
  */
 function refusal(req: IncomingMessage): AppError | undefined {
   const header = req.headers['content-type'];
+  // What nearly every client sends, accepted without parsing it.
+  if (header === 'application/json' && req.headers['content-encoding'] === undefined) {
+    return undefined;
+  }
   let media: { type: string; charset: string | undefined } | undefined;
   try {
     const parsed = header === undefined ? undefined : parseContentType(header);

@@ -127,10 +127,20 @@ export function canonicalJson(value: unknown): string | undefined {
  * ("0", "17") first, in numeric order, whatever order they were added in; then the others.
  */
 function sortedKeys(value: object): string[] {
-  const keys = Object.keys(value).sort();
+  const keys = Object.keys(value);
+  // Most bodies list their keys in order already: sorting them anyway allocates per object.
+  if (!inOrder(keys)) keys.sort();
   if (!keys.some(isArrayIndex)) return keys;
   const indices = keys.filter(isArrayIndex).sort((a, b) => Number(a) - Number(b));
   return [...indices, ...keys.filter((key) => !isArrayIndex(key))];
+}
+
+/** Whether `keys` are in the order `sort()` gives them (UTF-16 code units, as `<` compares). */
+function inOrder(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i++) {
+    if ((keys[i - 1] as string) > (keys[i] as string)) return false;
+  }
+  return true;
 }
 
 const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/;
