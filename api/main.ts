@@ -12,6 +12,7 @@ import { createQueues } from '../shared/queues';
 import { createRedisClient } from '../shared/redis';
 import { createApi } from './app';
 import { buildAppDeps, stopAppDeps } from './wiring';
+import { messageOf } from '../shared/infra-errors';
 
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
@@ -61,6 +62,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
+  console.error(messageOf(error));
   process.exit(1);
 });

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, verifySignature } from '../shared/order-events';
+import { messageOf } from '../shared/infra-errors';
 
 /**
  * `npm run dev:platform`: a stand-in for the data platform, for local use only. It verifies
@@ -130,6 +131,6 @@ function main(): void {
 try {
   main();
 } catch (error) {
-  console.error(error instanceof Error ? error.message : error);
+  console.error(messageOf(error));
   process.exit(1);
 }

@@ -1,6 +1,7 @@
 import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { prepareDatabase } from './prepare-database';
+import { messageOf } from '../shared/infra-errors';
 
 /** `npm run db:migrate`: create the database if missing, apply pending migrations. */
 const config = loadConfig();
@@ -9,6 +10,6 @@ prepareDatabase(
   createLogger({ level: config.logLevel, service: 'migrate' }),
   'never',
 ).catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
+  console.error(messageOf(error));
   process.exit(1);
 });

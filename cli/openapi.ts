@@ -2,6 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import openapiTS, { COMMENT_HEADER, astToString, type OpenAPI3 } from 'openapi-typescript';
 import { buildOpenApiDocument } from '../api/openapi';
+import { messageOf } from '../shared/infra-errors';
 
 /**
  * `npm run openapi`: writes the OpenAPI document the app serves to docs/openapi.json and the
@@ -59,6 +60,6 @@ async function main(args: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
+  console.error(messageOf(error));
   process.exit(1);
 });

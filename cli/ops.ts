@@ -13,6 +13,7 @@ import { runEvents, runReplayEvents } from './ops/events';
 import { runQueues, runListOnHold, runPause, runRetryFailed } from './ops/queues';
 import { runReconcile } from './ops/reconcile';
 import { runReplayOnHold } from './ops/replay-on-hold';
+import { messageOf } from '../shared/infra-errors';
 
 const HELP = `usage: npm run ops -- <command> [queue]
 
@@ -185,7 +186,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
+    console.error(messageOf(error));
     process.exit(1);
   },
 );

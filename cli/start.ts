@@ -4,6 +4,7 @@ import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { HEAP_FLAGS } from '../shared/node-flags';
 import { prepareDatabase } from './prepare-database';
+import { messageOf } from '../shared/infra-errors';
 
 /**
  * `npm start`: migrate, seed when the catalog is empty (unless SEED_DEMO=false), then run one
@@ -57,6 +58,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
+  console.error(messageOf(error));
   process.exit(1);
 });

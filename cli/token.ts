@@ -1,5 +1,6 @@
 import { loadConfig } from '../shared/config';
 import { signUserToken } from '../shared/tokens';
+import { messageOf } from '../shared/infra-errors';
 
 /** `npm run token -- <userId> [expiresIn]`: prints a JWT for local use (default 12 h). */
 async function main(): Promise<void> {
@@ -13,6 +14,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
+  console.error(messageOf(error));
   process.exit(1);
 });

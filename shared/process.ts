@@ -1,4 +1,5 @@
 import type { Logger } from './logger';
+import { messageOf } from './infra-errors';
 
 /**
  * Graceful shutdown on SIGTERM/SIGINT: runs `close` once, bounded by `timeoutMs`, then exits.
@@ -28,7 +29,7 @@ export function onShutdownSignal(
         process.exit(0);
       },
       (error: unknown) => {
-        logger.error('shutdown failed', { error: error instanceof Error ? error.message : error });
+        logger.error('shutdown failed', { error: messageOf(error) });
         process.exit(1);
       },
     );

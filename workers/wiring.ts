@@ -259,7 +259,7 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
       catalogSource.products,
       TOP_PERIOD_MS,
     ).catch((error: unknown) => {
-      logger.debug('top sellers refresh skipped', { error: String(error) });
+      logger.debug('top sellers refresh skipped', { error: messageOf(error) });
     });
   const topTimer = setInterval(() => void refreshTop(), TOP_PERIOD_MS);
   topTimer.unref();

@@ -1,4 +1,5 @@
 import type { Logger } from '../../shared/logger';
+import { messageOf } from '../../shared/infra-errors';
 
 export interface ChangeFeedOptions {
   /** Ids of products whose updated_at is at or after `since` (database time). */
@@ -38,7 +39,7 @@ export function startChangeFeed(options: ChangeFeedOptions): { stop(): void } {
       watermark = now;
       if (ids.length > 0) await options.onChange(ids);
     } catch (error) {
-      options.logger.debug('product change feed poll failed', { error: String(error) });
+      options.logger.debug('product change feed poll failed', { error: messageOf(error) });
     } finally {
       running = false;
     }

@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import type { StatusRecord } from '../../shared/requests/records';
 import type { ProcessorDeps, QueueJobs, RequestView } from './processor';
+import { messageOf } from '../../shared/infra-errors';
 
 /** Marks a request ON_HOLD: its status for clients, and a database row when the DB answers. */
 export async function putOnHold<J, V extends RequestView>(
@@ -20,10 +21,10 @@ export async function putOnHold<J, V extends RequestView>(
       view,
     })
     .catch((error: unknown) => {
-      deps.logger.error('could not record ON_HOLD status', { id, error: String(error) });
+      deps.logger.error('could not record ON_HOLD status', { id, error: messageOf(error) });
     });
   await queueJobs.recordOnHold(request).catch((error: unknown) => {
-    deps.logger.warn('could not record ON_HOLD row', { id, error: String(error) });
+    deps.logger.warn('could not record ON_HOLD row', { id, error: messageOf(error) });
   });
   deps.metrics.jobsOnHold.inc({ queue });
   deps.logger.error(`${queueJobs.kind} put ON_HOLD: an operator must replay it`, { id });
@@ -64,7 +65,7 @@ export async function holdUnresolved<J, V extends RequestView>(
     deps.logger.error("could not read the status of a failed job's requests", {
       queue,
       ids,
-      error: String(error),
+      error: messageOf(error),
     });
     return;
   }

@@ -133,7 +133,7 @@ export function startReconcileSchedule(
       if (token !== null) {
         await lock.release(token).catch((error: unknown) => {
           // It expires by itself.
-          logger.warn('could not release the reconcile lock', { error: String(error) });
+          logger.warn('could not release the reconcile lock', { error: messageOf(error) });
         });
       }
     }
