@@ -337,7 +337,12 @@ async function main(options: BenchOptions): Promise<void> {
     const floorAt = async (rates: readonly number[], durationS: number, request: Req) => {
       const bare = await startServer('bare', options);
       try {
-        await openLoop({ baseUrl: bare.url, rate: rates[0] ?? 1, durationS: 2, request });
+        await openLoop({
+          baseUrl: bare.url,
+          rate: rates[0] ?? 1,
+          durationS: warmUp.durationS,
+          request,
+        });
         const floors: OpenLoopResult[] = [];
         for (const rate of rates) {
           floors.push(await openLoop({ baseUrl: bare.url, rate, durationS, request }));
