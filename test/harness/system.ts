@@ -111,11 +111,30 @@ export class SystemUnderTest {
 
   /** Starts the API and worker processes and resolves once every one of them is ready. */
   async start(): Promise<void> {
-    if (this.apis.length > 0) throw new Error('the system is already started');
+    await this.launch({ apis: true, workers: true });
+  }
+
+  /**
+   * Starts the API processes alone: accepts queue up until {@link startWorkers}. What the
+   * bench uses to measure an API's cost per accept with the machine to itself.
+   */
+  async startApis(): Promise<void> {
+    await this.launch({ apis: true, workers: false });
+  }
+
+  /** Starts the worker processes after {@link startApis}. */
+  async startWorkers(): Promise<void> {
+    await this.launch({ apis: false, workers: true });
+  }
+
+  private async launch(parts: { apis: boolean; workers: boolean }): Promise<void> {
+    if (parts.apis && this.apis.length > 0) throw new Error('the APIs are already started');
+    if (parts.workers && this.workers.length > 0)
+      throw new Error('the workers are already started');
     const timeoutMs = this.options.readyTimeoutMs ?? 30_000;
     const ready: Promise<void>[] = [];
     try {
-      for (let i = 0; i < (this.options.apis ?? 1); i++) {
+      for (let i = 0; parts.apis && i < (this.options.apis ?? 1); i++) {
         const port = await freePort();
         const name = i === 0 ? 'api' : `api-${i}`;
         const api = this.spawn(name, 'api/main.js', { PORT: String(port) });
@@ -123,7 +142,7 @@ export class SystemUnderTest {
         this.apiUrls.push(`http://127.0.0.1:${port}`);
         ready.push(observed(api.waitForHttp(`http://127.0.0.1:${port}/readyz`, timeoutMs)));
       }
-      for (let i = 0; i < this.options.workers; i++) {
+      for (let i = 0; parts.workers && i < this.options.workers; i++) {
         const worker = this.startWorker(await freePort());
         this.workers.push(worker.process);
         ready.push(worker.ready);
