@@ -75,6 +75,44 @@ async function counts(
   }
 }
 
+/** The kind's request queues (every partition) and the events queue: idle once all is final. */
+function queuesOf(table: Table, queues: RequestQueues): { requests: Queue[]; all: Queue[] } {
+  const requests = queues[table].partitions.map((p) => p.queue as Queue);
+  return { requests, all: [...requests, queues.events as Queue] };
+}
+
+/**
+ * Waits, with a progress line, until the kind's queues are idle and at least `accepted`
+ * requests have their final row beyond `before`; answers the counts then. Queues are polled,
+ * not the database: a count over the growing tables would itself cost MariaDB CPU and be
+ * billed to the system.
+ */
+async function untilFinal(
+  name: string,
+  table: Table,
+  system: { databaseUrl: string; queues: RequestQueues },
+  before: { final: number; onHold: number },
+  accepted: number,
+  timeoutMs: number,
+): Promise<{ final: number; onHold: number }> {
+  const { requests, all } = queuesOf(table, system.queues);
+  const deadline = Date.now() + timeoutMs;
+  let lastProgress = '';
+  for (;;) {
+    if ((await Promise.all(all.map(queueIdle))).every(Boolean)) {
+      const after = await counts(system.databaseUrl, table);
+      if (after.final + after.onHold - before.final - before.onHold >= accepted) return after;
+    }
+    if (Date.now() > deadline) throw new Error(`${name}: not final within ${timeoutMs} ms`);
+    const perQueue = await Promise.all(requests.map((q) => q.getJobCounts('wait', 'active')));
+    const sum = (state: string) => perQueue.reduce((n, c) => n + (c[state] ?? 0), 0);
+    const line = `\r   jobs waiting ${sum('wait')}, active ${sum('active')}   `;
+    if (line !== lastProgress) process.stderr.write(line);
+    lastProgress = line;
+    await sleep(200);
+  }
+}
+
 /**
  * Accepts (orders or charges) through the API with the workers running, then waits until the
  * kind's queues (every partition) and the events queue are idle and every accepted request has
@@ -91,31 +129,12 @@ export async function acceptToFinal(
   timeoutMs = 600_000,
 ): Promise<{ run: CostedRun; endToEnd: EndToEnd }> {
   const table: Table = workload.kind === 'order' ? 'orders' : 'charges';
-  const requests = system.queues[table].partitions.map((p) => p.queue as Queue);
-  const queues = [...requests, system.queues.events as Queue];
   const before = await counts(system.databaseUrl, table);
   await settle([...(groups.mariadb ?? []), ...(groups.redis ?? [])]);
   const stopAll = meter.start(groups);
   const run = await costedRun(generator, name, workload, shape, groups);
   const acceptsEnded = performance.now();
-  const deadline = Date.now() + timeoutMs;
-  let after: Awaited<ReturnType<typeof counts>>;
-  let lastProgress = '';
-  // Queues polled, not the database: a count over the growing tables would itself cost
-  // MariaDB CPU and be billed to the system.
-  for (;;) {
-    if ((await Promise.all(queues.map(queueIdle))).every(Boolean)) {
-      after = await counts(system.databaseUrl, table);
-      if (after.final + after.onHold - before.final - before.onHold >= run.ok) break;
-    }
-    if (Date.now() > deadline) throw new Error(`${name}: not final within ${timeoutMs} ms`);
-    const perQueue = await Promise.all(requests.map((q) => q.getJobCounts('wait', 'active')));
-    const sum = (state: string) => perQueue.reduce((n, c) => n + (c[state] ?? 0), 0);
-    const line = `\r   jobs waiting ${sum('wait')}, active ${sum('active')}   `;
-    if (line !== lastProgress) process.stderr.write(line);
-    lastProgress = line;
-    await sleep(200);
-  }
+  const after = await untilFinal(name, table, system, before, run.ok, timeoutMs);
   const toFinalS = (performance.now() - acceptsEnded) / 1_000;
   const cpu = stopAll();
   process.stderr.write(
@@ -133,4 +152,43 @@ export async function acceptToFinal(
       cpu,
     },
   };
+}
+
+/**
+ * Order accepts through the API while no worker runs, one costed run per generator (the first
+ * generator's warm-up before them, not counted): the API's CPU per accept with the machine to
+ * itself, as the Express baseline had it. Then `startWorkers` and waits until every accepted
+ * order is final, so the runs after begin with empty queues.
+ */
+export async function acceptsAlone(
+  generators: readonly GeneratorName[],
+  name: string,
+  workload: (g: GeneratorName | 'warm-up') => Workload & { kind: 'order' },
+  shapes: { run: RunShape; warmUp: RunShape },
+  groups: Groups,
+  system: { databaseUrl: string; queues: RequestQueues },
+  startWorkers: () => Promise<void>,
+  timeoutMs = 600_000,
+): Promise<CostedRun[]> {
+  const before = await counts(system.databaseUrl, 'orders');
+  const first = generators[0] ?? 'autocannon';
+  const warm = await generate(first, `${name} (warm-up)`, workload('warm-up'), shapes.warmUp);
+  const runs: CostedRun[] = [];
+  for (const g of generators) {
+    await settle([...(groups.redis ?? [])]);
+    runs.push(await costedRun(g, name, workload(g), shapes.run, groups));
+  }
+  const accepted = warm.ok + runs.reduce((n, r) => n + r.ok, 0);
+  const { requests } = queuesOf('orders', system.queues);
+  const jobs = (await Promise.all(requests.map((q) => q.getJobCounts('wait')))).reduce(
+    (n, c) => n + (c.wait ?? 0),
+    0,
+  );
+  process.stderr.write(
+    `   ${accepted} orders queued in ${jobs} jobs (${(accepted / jobs).toFixed(1)} per job); the workers start and finalise them\n`,
+  );
+  await startWorkers();
+  await untilFinal(name, 'orders', system, before, accepted, timeoutMs);
+  process.stderr.write(`\r   all ${accepted} final\n`);
+  return runs;
 }

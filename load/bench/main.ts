@@ -15,9 +15,9 @@ import { clusterBench, clusterFigures, type ClusterFigure } from './cluster';
 import { deliveredOrders } from './delivery';
 import { DedicatedMariaDb } from '../../test/harness/mariadb';
 import { DedicatedRedis } from '../../test/harness/redis';
-import { acceptToFinal, costedRun, type CostedRun, type EndToEnd } from './cost';
+import { acceptToFinal, acceptsAlone, costedRun, type CostedRun, type EndToEnd } from './cost';
 import { CpuMeter, loadAverage, pidsNamed, readSchedstat, settle, type Groups } from './cpu';
-import { generate, type Workload } from './generators';
+import { generate, type GeneratorName, type Workload } from './generators';
 import { cannon, watchMemory, type Throughput } from './measure';
 import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './options';
 import { rawSqlLoop, type RawSqlResult } from './raw-sql';
@@ -28,6 +28,7 @@ import { singleLayout } from '../../test/harness/queues';
 import { percentileChart } from '../report/render';
 import {
   ACCEPTS,
+  ACCEPTS_ALONE,
   BARE,
   BARE_AGAIN,
   BARE_HEADERS,
@@ -57,6 +58,8 @@ import {
  * the same machine. The targets are CPU per unit of work (read from /proc for every process:
  * API, workers, Redis, MariaDB, the baselines and the load generator) as ratios to the
  * baselines' — the cost per order of load/REPORT.md, which means the same on any machine.
+ * Order accepts are measured twice: with the API alone, as each baseline runs (the workers
+ * start after it), and with the workers running.
  * Wall-clock ratios (product detail and finalised orders per second against the baselines)
  * are printed too, as comparisons on this box; the wall-clock accepts target is retired
  * (load/REPORT.md, "Cost per order"). API memory < 200 MiB and zero errors stay absolute.
@@ -241,7 +244,8 @@ async function main(options: BenchOptions): Promise<void> {
     await baseline('bare-headers', BARE_HEADERS);
     await baseline('express', EXPRESS);
 
-    await system.start();
+    // The workers start after the API's accepts alone (below).
+    await system.startApis();
     const sut = system;
     const apiUrl = sut.apiUrl;
     const groups = (): Groups => ({ ...sut.pids(), ...servers.pids() });
@@ -279,6 +283,26 @@ async function main(options: BenchOptions): Promise<void> {
 
     const drainTo = { databaseUrl: db.url, queues: readQueues(redis, singleLayout(prefix)) };
     try {
+      log('\n== the API alone: order accepts (202), no worker running, as Express ran alone');
+      const orders = (g: GeneratorName | 'warm-up') =>
+        ({
+          kind: 'order',
+          baseUrl: apiUrl,
+          tokens,
+          products: MANY_PRODUCTS,
+          key: `${prefix}-${g}-alone`,
+        }) as const;
+      runs.push(
+        ...(await acceptsAlone(
+          options.generators,
+          ACCEPTS_ALONE,
+          orders,
+          { run: shape, warmUp },
+          groups(),
+          drainTo,
+          () => sut.startWorkers(),
+        )),
+      );
       for (const [kind, name] of [
         ['order', ACCEPTS],
         ['charge', CHARGES],

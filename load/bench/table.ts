@@ -188,9 +188,10 @@ export function costTargets(
   raw: RawSqlCost | undefined,
   cluster: readonly ClusterFigure[],
 ): CostTarget[] {
-  const serverUs = (name: string, g: GeneratorName) => {
+  /** CPU µs of one group (the baseline's server unless told) per 2xx answer of a run. */
+  const usPerAnswer = (name: string, g: GeneratorName, group = 'server') => {
     const r = runs.find((x) => x.name === name && x.generator === g);
-    return r ? (r.cpu.server ?? 0) / r.ok : Number.NaN;
+    return r ? (r.cpu[group] ?? 0) / r.ok : Number.NaN;
   };
   // Per accept: divided by the final rows, which also count the requests still in flight
   // when the generator stopped counting (the server did accept them).
@@ -208,18 +209,30 @@ export function costTargets(
   const rawUs = raw ? raw.clientUs + raw.mariadbUs : Number.NaN;
   const targets: CostTarget[] = [];
   for (const g of generators) {
-    const accept = apiUs(ACCEPTS, g);
-    const express = serverUs(EXPRESS, g);
+    // Like for like: Express ran with the machine to itself, and so does the API here. With
+    // the workers, Redis and MariaDB busy on the same CPUs the API's figure is the box's as
+    // much as the code's (load/REPORT.md, "Where it stands"); printed too, for information.
+    const express = usPerAnswer(EXPRESS, g);
+    const alone = usPerAnswer(ACCEPTS_ALONE, g, 'api');
     targets.push({
-      figure: 'API CPU per accepted order ÷ Express CPU per hello-world request',
+      figure: 'API CPU per accepted order ÷ Express CPU per hello-world request (each alone)',
+      generator: g,
+      value: alone / express,
+      detail: `${us(alone)} / ${us(express)} µs`,
+      goal: '≤ 1.5×',
+      met: alone / express <= 1.5,
+    });
+    const accept = apiUs(ACCEPTS, g);
+    targets.push({
+      figure: '(info) the same, the workers running on the same CPUs',
       generator: g,
       value: accept / express,
       detail: `${us(accept)} / ${us(express)} µs`,
-      goal: '≤ 1.5×',
-      met: accept / express <= 1.5,
+      goal: '(info)',
+      met: undefined,
     });
-    const bare = serverUs(BARE, g);
-    const alternated = [bare, apiUs(DETAIL, g), serverUs(BARE_AGAIN, g), apiUs(DETAIL_AGAIN, g)];
+    const bare = usPerAnswer(BARE, g);
+    const alternated = [bare, apiUs(DETAIL, g), usPerAnswer(BARE_AGAIN, g), apiUs(DETAIL_AGAIN, g)];
     const paired = alternatedRatio(alternated);
     targets.push({
       figure: "API CPU per cached product detail ÷ bare node:http's CPU per request (same JSON)",
@@ -229,7 +242,7 @@ export function costTargets(
       goal: '≤ 1.1×',
       met: paired.median <= 1.1,
     });
-    const headed = serverUs(BARE_HEADERS, g);
+    const headed = usPerAnswer(BARE_HEADERS, g);
     targets.push({
       figure: "(why) bare node:http sending the API's response headers ÷ bare node:http",
       generator: g,
@@ -312,5 +325,6 @@ export const EXPRESS = 'Express hello-world, product JSON';
 export const DETAIL = 'API product detail (cached)';
 export const DETAIL_AGAIN = 'API product detail (cached), again';
 export const ACCEPTS = 'API order accepts, workers running';
+export const ACCEPTS_ALONE = 'API order accepts, no worker running';
 export const CHARGES = 'API charge accepts, workers running';
 export const DELIVERED = 'API order accepts, every event delivered to a data platform';
