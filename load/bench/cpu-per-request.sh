@@ -2,6 +2,8 @@
 # CPU time of one API process per request, read from /proc, under wrk: product detail (cached)
 # and order accepts (no workers; the queue only grows). Compare two checkouts by alternating:
 #   load/bench/cpu-per-request.sh <checkout> <label>     (each checkout built: npm run build)
+# WRK_OPTIONS sets wrk's threads and connections (default -t1 -c50); BENCH_USERS=N sends the
+# accepts as users 1..N in turn (default: user 42 alone).
 # Needs wrk, MariaDB and Redis at their defaults (setup: lone-api.sh); uses the database
 # bench_cpu (created and migrated if missing, one product inserted) and the Redis prefix
 # benchcpu (cleared after).
@@ -15,12 +17,19 @@ bench_api "$dir" 3999
 pid=$!
 bench_wait 3999
 bench_token "$dir"
+wrk_options=${WRK_OPTIONS:--t1 -c50}
+if [ -n "${BENCH_USERS:-}" ]; then
+  BENCH_TOKENS=$(mktemp)
+  trap 'rm -f "$BENCH_TOKENS"' EXIT
+  for user in $(seq "$BENCH_USERS"); do (cd "$dir" && node dist/cli/token.js "$user" | tail -1); done >"$BENCH_TOKENS"
+  export BENCH_TOKENS
+fi
 cpu() { awk '{print $14+$15}' /proc/$pid/stat; }
 run() { # name, wrk args...
   local name=$1; shift
-  wrk -t1 -c50 -d3s "$@" >/dev/null 2>&1   # warm-up
+  wrk $wrk_options -d3s "$@" >/dev/null 2>&1   # warm-up
   local c0=$(cpu)
-  local out=$(wrk -t1 -c50 -d8s "$@" 2>&1)
+  local out=$(wrk $wrk_options -d8s "$@" 2>&1)
   local c1=$(cpu)
   local reqs=$(echo "$out" | awk '/requests in/{print $1}')
   local tick=$(getconf CLK_TCK)
