@@ -9,8 +9,9 @@ export const orderSubmit: Scenario = {
     'Every connection submits orders as fast as it can (closed loop): one unit of a random ' +
     'product, as a random one of many funded users, each under a fresh Idempotency-Key. The ' +
     'workers run meanwhile, so accepting competes with processing for the CPU, as in ' +
-    'production; the run ends when every accepted order is final. This is the "order ' +
-    'accepts ≥ 0.6× Express hello-world (workers running)" target.',
+    'production; the run ends when every accepted order is final. It measured the retired ' +
+    '"order accepts ≥ 0.6× Express hello-world (workers running)" target; the cost of an ' +
+    'accept is now measured by `npm run bench` (load/REPORT.md, "Cost per order").',
   defaults: { ...ORIGIN_SIZE },
   admission: 'raised',
   async run(ctx) {
