@@ -7,6 +7,7 @@ import {
   type OrderEvent,
 } from '../../shared/order-events';
 import { uuidv7 } from '../../shared/ids';
+import { messageOf } from '../../shared/infra-errors';
 import { createPlatformClient } from '../../workers/events/platform';
 import { startStandInPlatform } from './delivery';
 
@@ -114,6 +115,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`${messageOf(error)}\n`);
   process.exitCode = 1;
 });
