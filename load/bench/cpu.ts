@@ -207,3 +207,23 @@ export async function settle(
     if (idle || waited >= timeoutMs) return waited;
   }
 }
+
+/** `INFO commandstats` as calls and µs per command (`config|resetstat` for a subcommand). */
+export function parseCommandStats(info: string): Record<string, { calls: number; usec: number }> {
+  const stats: Record<string, { calls: number; usec: number }> = {};
+  for (const line of info.split('\n')) {
+    const match = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line.trim());
+    if (match) stats[match[1] as string] = { calls: Number(match[2]), usec: Number(match[3]) };
+  }
+  return stats;
+}
+
+/** Redis's CPU seconds so far, user + system of the whole server, from `INFO cpu`. */
+export function parseRedisCpuSeconds(info: string): number {
+  const field = (name: string) => {
+    const value = new RegExp(`^${name}:([0-9.]+)\r?$`, 'm').exec(info)?.[1];
+    if (value === undefined) throw new Error(`INFO cpu has no ${name}`);
+    return Number(value);
+  };
+  return field('used_cpu_user') + field('used_cpu_sys');
+}

@@ -7,6 +7,7 @@ import { requestJobOptions } from '../../shared/queues/options';
 import type { OrderJob } from '../../shared/queues/orders';
 import type { StatusUpdate } from '../../shared/requests/records';
 import { DedicatedRedis } from '../../test/harness/redis';
+import { parseCommandStats, parseRedisCpuSeconds } from './cpu';
 
 /**
  * Redis's own CPU per request for each step an order takes in Redis, on a Redis of its own
@@ -31,29 +32,12 @@ interface Step {
   calls: Record<string, number>;
 }
 
-type Stats = Record<string, { calls: number; usec: number }>;
-
-function parseCommandStats(info: string): Stats {
-  const stats: Stats = {};
-  for (const line of info.split('\n')) {
-    const match = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line.trim());
-    if (match) stats[match[1] as string] = { calls: Number(match[2]), usec: Number(match[3]) };
-  }
-  return stats;
-}
-
-/** Redis's CPU seconds so far, main thread and the rest (`INFO cpu`). */
-function parseCpuSeconds(info: string): number {
-  const field = (name: string) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1]);
-  return field('used_cpu_user') + field('used_cpu_sys');
-}
-
 /** Runs one wave of a step and adds what Redis spent on it to the step's totals. */
 async function measure(redis: Redis, step: Step, run: () => Promise<void>): Promise<void> {
   await redis.config('RESETSTAT');
-  const before = parseCpuSeconds(await redis.info('cpu'));
+  const before = parseRedisCpuSeconds(await redis.info('cpu'));
   await run();
-  const after = parseCpuSeconds(await redis.info('cpu'));
+  const after = parseRedisCpuSeconds(await redis.info('cpu'));
   const stats = parseCommandStats(await redis.info('commandstats'));
   step.cpuS += after - before;
   step.scriptsUs += (stats.evalsha?.usec ?? 0) + (stats.eval?.usec ?? 0);

@@ -1,4 +1,11 @@
-import { CpuMeter, parseSchedstat, parseStat, readStat } from '../../load/bench/cpu';
+import {
+  CpuMeter,
+  parseCommandStats,
+  parseRedisCpuSeconds,
+  parseSchedstat,
+  parseStat,
+  readStat,
+} from '../../load/bench/cpu';
 import { parseWrkSummary } from '../../load/bench/generators';
 import { parseAnswer } from '../../load/bench/open-loop';
 
@@ -23,6 +30,21 @@ describe("The bench's CPU accounting", () => {
     });
     const stop = new CpuMeter().start({});
     expect(Object.keys(stop())).toEqual(['generator']);
+  });
+
+  it("When Redis's INFO cpu and INFO commandstats are parsed, then the whole server's CPU and each command's calls and µs are read, subcommands by their own names", () => {
+    const cpu =
+      '# CPU\r\nused_cpu_sys:1.250000\r\nused_cpu_user:3.500000\r\nused_cpu_sys_children:0.000000\r\n' +
+      'used_cpu_user_main_thread:3.400000\r\n';
+    expect(parseRedisCpuSeconds(cpu)).toBeCloseTo(4.75, 9);
+    expect(() => parseRedisCpuSeconds('# CPU\r\nused_cpu_sys:1.0\r\n')).toThrow(/used_cpu_user/);
+    const commands =
+      '# Commandstats\r\ncmdstat_evalsha:calls=9254,usec=3431265,usec_per_call=370.79,rejected_calls=0,failed_calls=0\r\n' +
+      'cmdstat_config|resetstat:calls=1,usec=12,usec_per_call=12.00,rejected_calls=0,failed_calls=0\r\n';
+    expect(parseCommandStats(commands)).toEqual({
+      evalsha: { calls: 9254, usec: 3431265 },
+      'config|resetstat': { calls: 1, usec: 12 },
+    });
   });
 
   it('When a process of a group is gone, then the meter says so', () => {
