@@ -180,6 +180,28 @@ export function alternatedRatio(costs: readonly number[]): { median: number; rat
   return { median, ratios };
 }
 
+/**
+ * A figure that is one cost (µs) over another: held to at most `goal`×, or printed for
+ * information when there is no goal.
+ */
+function costRatio(
+  figure: string,
+  generator: GeneratorName,
+  cost: number,
+  baseline: number,
+  goal?: number,
+): CostTarget {
+  const value = cost / baseline;
+  return {
+    figure,
+    generator,
+    value,
+    detail: `${us(cost)} / ${us(baseline)} µs`,
+    goal: goal === undefined ? '(info)' : `≤ ${goal.toFixed(goal < 1 ? 2 : 1)}×`,
+    met: goal === undefined ? undefined : value <= goal,
+  };
+}
+
 /** The issue's table, one row per figure and generator. */
 export function costTargets(
   generators: readonly GeneratorName[],
@@ -214,23 +236,21 @@ export function costTargets(
     // much as the code's (load/REPORT.md, "Where it stands"); printed too, for information.
     const express = usPerAnswer(EXPRESS, g);
     const alone = usPerAnswer(ACCEPTS_ALONE, g, 'api');
-    targets.push({
-      figure: 'API CPU per accepted order ÷ Express CPU per hello-world request (each alone)',
-      generator: g,
-      value: alone / express,
-      detail: `${us(alone)} / ${us(express)} µs`,
-      goal: '≤ 1.5×',
-      met: alone / express <= 1.5,
-    });
-    const accept = apiUs(ACCEPTS, g);
-    targets.push({
-      figure: '(info) the same, the workers running on the same CPUs',
-      generator: g,
-      value: accept / express,
-      detail: `${us(accept)} / ${us(express)} µs`,
-      goal: '(info)',
-      met: undefined,
-    });
+    targets.push(
+      costRatio(
+        'API CPU per accepted order ÷ Express CPU per hello-world request (each alone)',
+        g,
+        alone,
+        express,
+        1.5,
+      ),
+      costRatio(
+        '(info) the same, the workers running on the same CPUs',
+        g,
+        apiUs(ACCEPTS, g),
+        express,
+      ),
+    );
     const bare = usPerAnswer(BARE, g);
     const alternated = [bare, apiUs(DETAIL, g), usPerAnswer(BARE_AGAIN, g), apiUs(DETAIL_AGAIN, g)];
     const paired = alternatedRatio(alternated);
@@ -242,34 +262,29 @@ export function costTargets(
       goal: '≤ 1.1×',
       met: paired.median <= 1.1,
     });
-    const headed = usPerAnswer(BARE_HEADERS, g);
-    targets.push({
-      figure: "(why) bare node:http sending the API's response headers ÷ bare node:http",
-      generator: g,
-      value: headed / bare,
-      detail: `${us(headed)} / ${us(bare)} µs`,
-      goal: '(info)',
-      met: undefined,
-    });
     const order = systemUs(ACCEPTS, g);
-    targets.push({
-      figure:
+    targets.push(
+      costRatio(
+        "(why) bare node:http sending the API's response headers ÷ bare node:http",
+        g,
+        usPerAnswer(BARE_HEADERS, g),
+        bare,
+      ),
+      costRatio(
         'CPU of API + workers + Redis + MariaDB per finalised order ÷ raw SQL order loop (client + MariaDB) per order',
-      generator: g,
-      value: order / rawUs,
-      detail: `${us(order)} / ${us(rawUs)} µs`,
-      goal: '≤ 0.25×',
-      met: order / rawUs <= 0.25,
-    });
-    const charge = systemUs(CHARGES, g);
-    targets.push({
-      figure: 'charges: CPU per final charge ÷ per final order (same end-to-end figure)',
-      generator: g,
-      value: charge / order,
-      detail: `${us(charge)} / ${us(order)} µs`,
-      goal: '≤ 1.0×',
-      met: charge / order <= 1.0,
-    });
+        g,
+        order,
+        rawUs,
+        0.25,
+      ),
+      costRatio(
+        'charges: CPU per final charge ÷ per final order (same end-to-end figure)',
+        g,
+        systemUs(CHARGES, g),
+        order,
+        1.0,
+      ),
+    );
     const chargeS = toFinal(CHARGES, g);
     const orderS = toFinal(ACCEPTS, g);
     targets.push({
@@ -284,26 +299,25 @@ export function costTargets(
   for (const g of generators) {
     const delivered = systemUs(DELIVERED, g);
     if (Number.isNaN(delivered)) continue;
-    const order = systemUs(ACCEPTS, g);
-    targets.push({
-      figure:
+    targets.push(
+      costRatio(
         'orders with a data platform: system CPU per order until its event is delivered ÷ until PAID without one',
-      generator: g,
-      value: delivered / order,
-      detail: `${us(delivered)} / ${us(order)} µs`,
-      goal: '(info)',
-      met: undefined,
-    });
+        g,
+        delivered,
+        systemUs(ACCEPTS, g),
+      ),
+    );
   }
   for (const c of cluster) {
-    targets.push({
-      figure: `cluster mode (${c.setup}): end-to-end CPU per order ÷ single Redis, 1 partition`,
-      generator: 'autocannon',
-      value: c.clusterUs / c.singleUs,
-      detail: `${us(c.clusterUs)} / ${us(c.singleUs)} µs`,
-      goal: '≤ 1.2×',
-      met: c.clusterUs / c.singleUs <= 1.2,
-    });
+    targets.push(
+      costRatio(
+        `cluster mode (${c.setup}): end-to-end CPU per order ÷ single Redis, 1 partition`,
+        'autocannon',
+        c.clusterUs,
+        c.singleUs,
+        1.2,
+      ),
+    );
   }
   if (cluster.length === 0) {
     targets.push({
