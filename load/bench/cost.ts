@@ -15,6 +15,8 @@ import {
 export interface CostedRun extends LoadRun {
   /** CPU µs per group (api, workers, redis, mariadb, server, generator) over the run. */
   cpu: CpuUse;
+  /** Accepts: the jobs the run added to the kind's queues (its requests came in batches). */
+  jobs?: number;
 }
 
 /** Accepted work followed to the end: CPU from the first accept until the last one is final. */
@@ -50,6 +52,33 @@ export async function costedRun(
   const stop = meter.start(groups);
   const run = await generate(generator, name, workload, shape);
   return { ...run, cpu: stop() };
+}
+
+/**
+ * Jobs ever added to these queues: BullMQ counts every add, a batch's or a lone request's, in
+ * the queue's `id` key.
+ */
+async function jobsAdded(queues: readonly Queue[]): Promise<number> {
+  let total = 0;
+  for (const queue of queues) {
+    const client = await queue.backend.client;
+    total += Number((await client.get(queue.keys.id as string)) ?? 0);
+  }
+  return total;
+}
+
+/** {@link costedRun} of accepts, with the jobs they were enqueued in. */
+async function costedAccepts(
+  generator: GeneratorName,
+  name: string,
+  workload: Workload,
+  shape: RunShape,
+  groups: Groups,
+  queues: readonly Queue[],
+): Promise<CostedRun> {
+  const before = await jobsAdded(queues);
+  const run = await costedRun(generator, name, workload, shape, groups);
+  return { ...run, jobs: (await jobsAdded(queues)) - before };
 }
 
 async function queueIdle(queue: Queue): Promise<boolean> {
@@ -132,7 +161,8 @@ export async function acceptToFinal(
   const before = await counts(system.databaseUrl, table);
   await settle([...(groups.mariadb ?? []), ...(groups.redis ?? [])]);
   const stopAll = meter.start(groups);
-  const run = await costedRun(generator, name, workload, shape, groups);
+  const { requests } = queuesOf(table, system.queues);
+  const run = await costedAccepts(generator, name, workload, shape, groups, requests);
   const acceptsEnded = performance.now();
   const after = await untilFinal(name, table, system, before, run.ok, timeoutMs);
   const toFinalS = (performance.now() - acceptsEnded) / 1_000;
@@ -155,40 +185,39 @@ export async function acceptToFinal(
 }
 
 /**
- * Order accepts through the API while no worker runs, one costed run per generator (the first
- * generator's warm-up before them, not counted): the API's CPU per accept with the machine to
- * itself, as the Express baseline had it. Then `startWorkers` and waits until every accepted
- * order is final, so the runs after begin with empty queues.
+ * Order accepts through the API while no worker runs: the API's CPU per accept with the machine
+ * to itself, as the Express baseline has it. A warm-up first (the first generator, not
+ * counted), then one pass per name, each a costed run per generator, with `between` run
+ * between passes (the baseline again: each pass is then next to a baseline run). Then
+ * `startWorkers`, and waits until every accepted order is final, so the runs after begin with
+ * empty queues.
  */
 export async function acceptsAlone(
+  passes: readonly string[],
   generators: readonly GeneratorName[],
-  name: string,
-  workload: (g: GeneratorName | 'warm-up') => Workload & { kind: 'order' },
+  workload: (tag: string) => Workload & { kind: 'order' },
   shapes: { run: RunShape; warmUp: RunShape },
   groups: Groups,
   system: { databaseUrl: string; queues: RequestQueues },
-  startWorkers: () => Promise<void>,
+  hooks: { between: () => Promise<void>; startWorkers: () => Promise<void> },
   timeoutMs = 600_000,
 ): Promise<CostedRun[]> {
   const before = await counts(system.databaseUrl, 'orders');
+  const { requests } = queuesOf('orders', system.queues);
   const first = generators[0] ?? 'autocannon';
-  const warm = await generate(first, `${name} (warm-up)`, workload('warm-up'), shapes.warmUp);
+  const warm = await generate(first, 'accepts (warm-up)', workload('warm-up'), shapes.warmUp);
   const runs: CostedRun[] = [];
-  for (const g of generators) {
-    await settle([...(groups.redis ?? [])]);
-    runs.push(await costedRun(g, name, workload(g), shapes.run, groups));
+  for (const [i, name] of passes.entries()) {
+    if (i > 0) await hooks.between();
+    for (const g of generators) {
+      await settle([...(groups.redis ?? [])]);
+      runs.push(await costedAccepts(g, name, workload(`${g}-${i}`), shapes.run, groups, requests));
+    }
   }
   const accepted = warm.ok + runs.reduce((n, r) => n + r.ok, 0);
-  const { requests } = queuesOf('orders', system.queues);
-  const jobs = (await Promise.all(requests.map((q) => q.getJobCounts('wait')))).reduce(
-    (n, c) => n + (c.wait ?? 0),
-    0,
-  );
-  process.stderr.write(
-    `   ${accepted} orders queued in ${jobs} jobs (${(accepted / jobs).toFixed(1)} per job); the workers start and finalise them\n`,
-  );
-  await startWorkers();
-  await untilFinal(name, 'orders', system, before, accepted, timeoutMs);
+  process.stderr.write(`   ${accepted} orders queued; the workers start and finalise them\n`);
+  await hooks.startWorkers();
+  await untilFinal('accepts alone', 'orders', system, before, accepted, timeoutMs);
   process.stderr.write(`\r   all ${accepted} final\n`);
   return runs;
 }

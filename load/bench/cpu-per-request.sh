@@ -3,7 +3,8 @@
 # and order accepts (no workers; the queue only grows). Compare two checkouts by alternating:
 #   load/bench/cpu-per-request.sh <checkout> <label>     (each checkout built: npm run build)
 # WRK_OPTIONS sets wrk's threads and connections (default -t1 -c50); BENCH_USERS=N sends the
-# accepts as users 1..N in turn (default: user 42 alone).
+# accepts as users 1..N in turn (default: user 42 alone); ACCEPT_ROUNDS=N measures the accepts
+# N times in a row on the same API process (default 1): how its cost settles.
 # Needs wrk, MariaDB and Redis at their defaults (setup: lone-api.sh); uses the database
 # bench_cpu (created and migrated if missing, one product inserted) and the Redis prefix
 # benchcpu (cleared after).
@@ -36,6 +37,9 @@ run() { # name, wrk args...
   echo "$label $name reqs=$reqs cpu_us_per_req=$(echo "($c1-$c0)*1000000/$tick/$reqs" | bc -l | cut -c1-6) rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')"
 }
 run detail http://127.0.0.1:3999/api/products/1
-run accept -s "$here/wrk/order.lua" http://127.0.0.1:3999/api/orders
+for round in $(seq "${ACCEPT_ROUNDS:-1}"); do
+  name=accept; [ "${ACCEPT_ROUNDS:-1}" -gt 1 ] && name="accept-round-$round"
+  run "$name" -s "$here/wrk/order.lua" http://127.0.0.1:3999/api/orders
+done
 kill $pid; wait $pid 2>/dev/null
 redis-cli --scan --pattern 'benchcpu*' | xargs -r -n 500 redis-cli unlink >/dev/null
