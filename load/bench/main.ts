@@ -255,9 +255,7 @@ async function main(options: BenchOptions): Promise<void> {
     const sut = system;
     const apiUrl = sut.apiUrl;
     const groups = (): Groups => ({ ...sut.pids(), ...servers.pids() });
-    log(
-      `system: API pid ${sut.pids().api.join(', ')}, workers pid ${sut.pids().workers.join(', ')}`,
-    );
+    log(`system: API pid ${sut.pids().api.join(', ')}`);
     const memory = watchMemory(sut.pids().api[0] ?? 0);
     const meter = new CpuMeter();
 
@@ -309,7 +307,10 @@ async function main(options: BenchOptions): Promise<void> {
             // Express, API, Express, API: the accept ÷ Express figure is the median of the
             // adjacent pairs, as product detail's is (alternatedRatio in table.ts).
             between: () => baseline('express', EXPRESS_AGAIN),
-            startWorkers: () => sut.startWorkers(),
+            startWorkers: async () => {
+              await sut.startWorkers();
+              log(`system: workers pid ${sut.pids().workers.join(', ')}`);
+            },
           },
         )),
       );
