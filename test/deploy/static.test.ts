@@ -306,6 +306,14 @@ describe('Dockerfile', () => {
     }
   });
 
+  test('npm start, start:api and start:workers exec node, so a SIGTERM sent to npm reaches the process and it shuts down cleanly', () => {
+    // npm forwards SIGTERM to its child; a shell left between them would not pass it on and
+    // the process would keep running without npm (scripts/node24 execs node too).
+    for (const script of ['start', 'start:api', 'start:workers']) {
+      expect(scripts[script]).toMatch(/&& exec scripts\/node24 node /);
+    }
+  });
+
   test('.dockerignore keeps secrets, dependencies and local builds out of the context', () => {
     const ignored = readText('.dockerignore').split('\n');
     for (const entry of ['.env', 'node_modules', 'dist', '.git', 'load/results', 'coverage']) {
