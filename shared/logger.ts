@@ -11,9 +11,14 @@ export interface LogContext {
 
 const context = new AsyncLocalStorage<LogContext>();
 
-/** Runs `fn` with `ctx` attached to every log line written inside it, however deep. */
+/**
+ * Runs `fn` with `ctx` attached to every log line written inside it, however deep; inside
+ * another context, with both (`ctx` wins). `ctx` becomes the context as it is when there is
+ * none around it (every request): do not change it afterwards.
+ */
 export function withLogContext<T>(ctx: LogContext, fn: () => T): T {
-  return context.run({ ...context.getStore(), ...ctx }, fn);
+  const outer = context.getStore();
+  return context.run(outer === undefined ? ctx : { ...outer, ...ctx }, fn);
 }
 
 export function currentLogContext(): LogContext | undefined {

@@ -1,3 +1,4 @@
+import { isoTime } from './clock';
 import type { CancellationJob } from './queues/cancellations';
 import type { ChargeJob } from './queues/charges';
 import type { OrderJob } from './queues/orders';
@@ -53,11 +54,15 @@ export function isFinal(status: string): boolean {
   return FINAL_STATUSES.has(status);
 }
 
-/** An order not yet applied: items as submitted, prices unknown. */
+/**
+ * An order not yet applied: items as submitted, prices unknown. `updatedAt` is now, from the
+ * shared clock: the accept builds one per order, and a `Date` and its ISO string each time
+ * were a visible share of the accept's CPU (load/REPORT.md, "Change: the accept's own steps").
+ */
 export function unappliedOrderView(
   job: OrderJob,
   status: UnappliedStatus,
-  now: Date = new Date(),
+  updatedAt: string = isoTime(),
 ): OrderView {
   return {
     orderId: job.orderId,
@@ -70,7 +75,7 @@ export function unappliedOrderView(
     paidAt: null,
     cancelledAt: null,
     refundedAmount: null,
-    updatedAt: now.toISOString(),
+    updatedAt,
   };
 }
 
