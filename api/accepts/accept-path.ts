@@ -219,20 +219,18 @@ export function createAcceptPath<J>(
     const id = uuidv7(now);
     const acceptedAt = isoTime(now);
     const job = request.makeJob(id, acceptedAt);
-    const reservation = await reserveAndEnqueue(
-      {
-        kind,
-        userId,
-        key: idempotencyKey,
-        fingerprint: fp,
-        id,
-        acceptedAtMs: now,
-        pendingView: request.pendingView(job),
-        refuse: request.refuseNew,
-        ...(request.answer === undefined ? {} : { answer: request.answer }),
-      },
-      job,
-    );
+    const reserve: ReserveRequest = {
+      kind,
+      userId,
+      key: idempotencyKey,
+      fingerprint: fp,
+      id,
+      acceptedAtMs: now,
+      pendingView: request.pendingView(job),
+      refuse: request.refuseNew,
+    };
+    if (request.answer !== undefined) reserve.answer = request.answer;
+    const reservation = await reserveAndEnqueue(reserve, job);
     if (reservation.reserved)
       return { accepted: { id, replayed: false, answer: request.answer ?? '' } };
     if (reservation.refused === 'admission') return { refused: 'admission' };

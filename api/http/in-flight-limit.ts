@@ -39,11 +39,13 @@ export function inFlightLimit(deps: InFlightLimitDeps) {
   let inFlight = 0;
   const routes = new Map(deps.routes.map((route) => [route.path, route]));
 
+  // A response closes once: one shared listener, no closure per accept.
+  const leave = () => {
+    inFlight--;
+  };
   const enter = (res: ServerResponse, next: () => void) => {
     inFlight++;
-    res.once('close', () => {
-      inFlight--;
-    });
+    res.on('close', leave);
     next();
   };
 
