@@ -6,7 +6,7 @@ import type { AcceptRoute } from '../accepts/accept-endpoint';
 import { userIdOf } from '../http/auth';
 import { mount, type Endpoint } from '../http/endpoint';
 import { writeStatus } from '../http/respond';
-import { chargeBody } from './schemas';
+import { chargeBody, usualChargeBody } from './schemas';
 import type { ChargesService } from './use-cases';
 
 /** `POST /api/charges`: the charge body, and the use-case that accepts it. */
@@ -17,6 +17,7 @@ export function chargeAccepts(charges: ChargesService): AcceptRoute<z.output<typ
     idField: 'chargeId',
     isKeyUsed: (userId, key) => charges.isKeyUsed(userId, key),
     schema: chargeBody,
+    usual: usualChargeBody,
     accept: (userId, key, body, requestId, refuseNew) =>
       charges.accept(userId, key, body, requestId, refuseNew),
   };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAX_CHARGE_AMOUNT } from '../../shared/queues/charges';
+import { isObjectWithin } from '../http/schemas';
 
 export const chargeBody = z
   .strictObject({
@@ -11,6 +12,22 @@ export const chargeBody = z
       .meta({ description: 'KRW to add to the balance.' }),
   })
   .meta({ id: 'Charge', description: 'A charge of the prepaid balance.' });
+
+export type Charge = z.output<typeof chargeBody>;
+
+const CHARGE_KEYS = ['amount'];
+
+/**
+ * The charge body recognised without the schema: exactly an integer `amount` in 1..10,000,000.
+ * Answers what {@link chargeBody} parses it to, or undefined for anything else, which the
+ * schema then parses; like `usualOrderBody`, and checked against the schema the same way.
+ */
+export function usualChargeBody(json: unknown): Charge | undefined {
+  if (!isObjectWithin(json, CHARGE_KEYS)) return undefined;
+  const { amount } = json;
+  if (typeof amount !== 'number' || !Number.isInteger(amount)) return undefined;
+  return amount >= 1 && amount <= MAX_CHARGE_AMOUNT ? { amount } : undefined;
+}
 
 export const chargeResponse = z
   .object({

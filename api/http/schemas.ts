@@ -1,5 +1,18 @@
 import { z } from 'zod';
 
+/**
+ * Whether `value` is a JSON object (not an array, not null) whose keys are all among `keys`:
+ * the first test of a body's usual shape (`usualOrderBody`, `usualChargeBody`).
+ */
+export function isObjectWithin(
+  value: unknown,
+  keys: readonly string[],
+): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  for (const key in value) if (!keys.includes(key)) return false;
+  return true;
+}
+
 /** A positive integer id in a path: `abc`, `-1`, `0`, `1.5` and unsafe integers are 400s. */
 export const positiveIdParam = z
   .string()

@@ -7,7 +7,7 @@ import { userIdOf } from '../http/auth';
 import { mount, type Endpoint } from '../http/endpoint';
 import { writeJson, writeStatus } from '../http/respond';
 import { parse } from '../http/validate';
-import { listOrdersQuery, placeOrderBody } from './schemas';
+import { listOrdersQuery, placeOrderBody, usualOrderBody } from './schemas';
 import type { OrdersService } from './use-cases';
 
 /** `POST /api/orders`: the order body, and the use-case that accepts it. */
@@ -18,6 +18,7 @@ export function orderAccepts(orders: OrdersService): AcceptRoute<z.output<typeof
     idField: 'orderId',
     isKeyUsed: (userId, key) => orders.isKeyUsed(userId, key),
     schema: placeOrderBody,
+    usual: usualOrderBody,
     accept: (userId, key, body, requestId, refuseNew) =>
       orders.accept(userId, key, body, requestId, refuseNew),
   };
