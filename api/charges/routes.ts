@@ -1,16 +1,15 @@
 import { Router, type RequestHandler } from 'express';
-import type { z } from 'zod';
 import { AppError } from '../../shared/errors';
 import { CHARGES_QUEUE } from '../../shared/queues/charges';
 import type { AcceptRoute } from '../accepts/accept-endpoint';
 import { userIdOf } from '../http/auth';
 import { mount, type Endpoint } from '../http/endpoint';
 import { writeStatus } from '../http/respond';
-import { chargeBody, usualChargeBody } from './schemas';
+import { chargeBody, usualChargeBody, type Charge } from './schemas';
 import type { ChargesService } from './use-cases';
 
 /** `POST /api/charges`: the charge body, and the use-case that accepts it. */
-export function chargeAccepts(charges: ChargesService): AcceptRoute<z.output<typeof chargeBody>> {
+export function chargeAccepts(charges: ChargesService): AcceptRoute<Charge> {
   return {
     path: '/api/charges',
     queue: CHARGES_QUEUE,

@@ -1,5 +1,4 @@
 import { Router, type RequestHandler } from 'express';
-import type { z } from 'zod';
 import { AppError } from '../../shared/errors';
 import { ORDERS_QUEUE } from '../../shared/queues/orders';
 import type { AcceptRoute } from '../accepts/accept-endpoint';
@@ -7,11 +6,11 @@ import { userIdOf } from '../http/auth';
 import { mount, type Endpoint } from '../http/endpoint';
 import { writeJson, writeStatus } from '../http/respond';
 import { parse } from '../http/validate';
-import { listOrdersQuery, placeOrderBody, usualOrderBody } from './schemas';
+import { listOrdersQuery, placeOrderBody, usualOrderBody, type PlaceOrder } from './schemas';
 import type { OrdersService } from './use-cases';
 
 /** `POST /api/orders`: the order body, and the use-case that accepts it. */
-export function orderAccepts(orders: OrdersService): AcceptRoute<z.output<typeof placeOrderBody>> {
+export function orderAccepts(orders: OrdersService): AcceptRoute<PlaceOrder> {
   return {
     path: '/api/orders',
     queue: ORDERS_QUEUE,

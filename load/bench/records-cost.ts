@@ -14,8 +14,9 @@ import { parseCommandStats, parseRedisCpuSeconds } from './cpu';
  * (AOF every second, as the bench's): the accept's reservation script, BullMQ's add of the
  * batch job, the PROCESSING and final record scripts, and a worker taking and completing the
  * jobs. Redis counts it itself (its CPU from `INFO cpu`, its commands from `INFO commandstats`,
- * reset before each wave of a step), so nothing of this process is in the figures. Requests come in batches of `size` (default 21, what the
- * bench's accepts averaged), `jobs` batches (default 2,000):
+ * reset before each wave of a step), so nothing of this process is in the figures. Requests
+ * come in batches of `size` (default 21, what the bench's accepts averaged), `jobs` batches
+ * (default 2,000):
  * `node dist/load/bench/records-cost.js [jobs] [size]`.
  */
 const USERS = 200;
