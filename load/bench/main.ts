@@ -187,7 +187,7 @@ async function main(options: BenchOptions): Promise<void> {
     ...options.systemEnv,
     NODE_ENV: 'production',
     ADMIN_PASSWORD: 'bench-admin-password',
-    // The default level: what production runs with (one line per job in the workers).
+    // The default level: what production runs with (a line per applied request in the workers).
     LOG_LEVEL: 'info',
     ADMISSION_MAX_BACKLOG: '10000000',
     ADMISSION_MAX_LAG_MS: '60000',
