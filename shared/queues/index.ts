@@ -108,7 +108,7 @@ export function createQueues(
   const cancellations = partitionedQueue<CancellationJob>(
     CANCELLATIONS_QUEUE,
     source,
-    (prefix) => new Queue(CANCELLATIONS_QUEUE, { connection, prefix, defaultJobOptions }),
+    (prefix) => new Queue(CANCELLATIONS_QUEUE, { ...common, prefix, defaultJobOptions }),
   );
   const events = new Queue<EventsJob>(EVENTS_QUEUE, {
     ...common,

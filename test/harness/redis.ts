@@ -21,15 +21,24 @@ export class DedicatedRedis {
     readonly dir: string,
     readonly appendfsync: AppendFsync,
     private readonly logFile: string | undefined,
+    private readonly extraArgs: readonly string[],
   ) {}
 
   static async start(options: {
     appendfsync: AppendFsync;
     binary?: string;
     logFile?: string;
+    /** More server arguments, after ours (`--rename-command INFO ""`). */
+    args?: readonly string[];
   }): Promise<DedicatedRedis> {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'shop-chaos-redis-'));
-    const redis = new DedicatedRedis(await freePort(), dir, options.appendfsync, options.logFile);
+    const redis = new DedicatedRedis(
+      await freePort(),
+      dir,
+      options.appendfsync,
+      options.logFile,
+      options.args ?? [],
+    );
     try {
       await redis.launch(options.binary ?? '/usr/bin/redis-server');
     } catch (error) {
@@ -85,6 +94,7 @@ export class DedicatedRedis {
       'noeviction',
       '--daemonize',
       'no',
+      ...this.extraArgs,
     ];
     this.runner = new RunningProcess(binary, args, {
       name: `redis-server:${this.port}#${this.restarts}`,
