@@ -10,6 +10,9 @@
 # Each checkout built (npm run build). Needs wrk, taskset and MariaDB at its default (setup:
 # lone-api.sh); uses the databases bench_wpa and bench_wpb (dropped and migrated each run) and
 # Redis on ports 6392 and 6393 (started, stopped).
+# Each worker runs with its checkout's HEAP_FLAGS (shared/node-flags.ts, as `npm start` runs it)
+# and then NODE_FLAGS_A / NODE_FLAGS_B, if set: the same checkout twice with different flags
+# compares V8 settings.
 # Alternate the order (A B, then B A) over several runs and take the median ratio.
 set -u
 A=$(cd "$1" && pwd); B=$(cd "$2" && pwd); secs=${3:-6}
@@ -66,10 +69,13 @@ kill $pa $pb; wait $pa $pb 2>/dev/null
 (cd "$A" && env $(side_env a "$A" 6392 0 9196) node dist/cli/ops.js pause orders >/dev/null)
 (cd "$B" && env $(side_env b "$B" 6393 0 9197) node dist/cli/ops.js pause orders >/dev/null)
 
-(cd "$A" && exec env $(side_env a "$A" 6392 0 9196) taskset -c 1 node dist/workers/main.js \
-  >/dev/null 2>&1) & wa=$!
-(cd "$B" && exec env $(side_env b "$B" 6393 0 9197) taskset -c 1 node dist/workers/main.js \
-  >/dev/null 2>&1) & wb=$!
+heap_flags() { (cd "$1" && node -p 'require("./dist/shared/node-flags").HEAP_FLAGS.join(" ")'); }
+# shellcheck disable=SC2046 # the flags are words
+(cd "$A" && exec env $(side_env a "$A" 6392 0 9196) taskset -c 1 node $(heap_flags "$A") \
+  ${NODE_FLAGS_A:-} dist/workers/main.js >/dev/null 2>&1) & wa=$!
+# shellcheck disable=SC2046
+(cd "$B" && exec env $(side_env b "$B" 6393 0 9197) taskset -c 1 node $(heap_flags "$B") \
+  ${NODE_FLAGS_B:-} dist/workers/main.js >/dev/null 2>&1) & wb=$!
 pids+=($wa $wb)
 for port in 9196 9197; do
   for _ in $(seq 100); do curl -s -o /dev/null "localhost:$port/healthz" && break; sleep 0.2; done
