@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { EventCursor, EventsRepository } from '../../shared/db/repositories/events';
-import { requeueEvent, type EventsJob } from '../../shared/queues/events';
+import { requeueEvent, type EventsJob, type RequeueResult } from '../../shared/queues/events';
 
 export interface EventsOpsDeps {
   events: EventsRepository;
@@ -10,6 +10,13 @@ export interface EventsOpsDeps {
 const DEAD_SHOWN = 10;
 const PAGE = 500;
 const QUEUE_STATES = ['wait', 'delayed', 'active', 'failed', 'completed'] as const;
+
+/** What became of a revived event's job; `present`: a worker's sweeper handed it over first. */
+const REQUEUED: Record<RequeueResult, string> = {
+  added: 're-queued',
+  retried: 'job retried',
+  present: 'already queued',
+};
 
 function age(since: Date): string {
   const seconds = Math.max(0, (Date.now() - since.getTime()) / 1_000);
@@ -68,7 +75,7 @@ export async function runReplayEvents(
     const reopened = await deps.events.revive(ids);
     for (const id of ids) {
       const result = await requeueEvent(deps.queue, id);
-      out(`  [${++revived}] event ${id} ${result === 'retried' ? 'job retried' : 're-queued'}`);
+      out(`  [${++revived}] event ${id} ${REQUEUED[result]}`);
     }
     await deps.events.markEnqueued(ids, new Date());
     out(`  ... ${reopened} of ${ids.length} DEAD event(s) in this batch back to PENDING`);

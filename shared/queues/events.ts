@@ -102,7 +102,9 @@ export type RequeueResult = 'added' | 'retried' | 'present';
  * Makes sure a one-event job will (again) try to deliver `eventId`, whatever is left of an
  * earlier one: none → add (after `delayMs`); completed (kept after a delivery since reopened)
  * → replace; failed → retry with fresh attempts; waiting, delayed or active → already on its
- * way. Idempotent.
+ * way. Idempotent, and safe to race: sweepers and `ops replay-events` call it for the same
+ * event without coordinating, and a job that moved between the look and the act is taken as
+ * it is now.
  */
 export async function requeueEvent(
   queue: Queue<EventsJob>,
@@ -119,8 +121,21 @@ export async function requeueEvent(
   }
   if (state === 'failed') {
     const job = await queue.getJob(id);
-    await job?.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-    return 'retried';
+    if (job) {
+      try {
+        await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+        return 'retried';
+      } catch (error) {
+        // BullMQ retries only a job still in the failed set. Another sweeper or a replay may
+        // have retried it since its state was read, or removed it: look again.
+        const now = await queue.getJobState(id);
+        if (now === 'failed') throw error;
+        if (now !== 'unknown') return 'present';
+      }
+    }
+    // Gone since its state was read (removed, retention expired): add it anew.
+    await queue.add(EVENT_JOB_NAME, { eventId }, { jobId: id, delay: delayMs });
+    return 'added';
   }
   return 'present';
 }
