@@ -1,6 +1,11 @@
 import type { Queue } from 'bullmq';
 import type { EventCursor, EventsRepository } from '../../shared/db/repositories/events';
-import { requeueEvent, type EventsJob, type RequeueResult } from '../../shared/queues/events';
+import {
+  requeueEvent,
+  retryFailedJob,
+  type EventsJob,
+  type RequeueResult,
+} from '../../shared/queues/events';
 
 export interface EventsOpsDeps {
   events: EventsRepository;
@@ -85,8 +90,7 @@ export async function runReplayEvents(
   let retried = 0;
   for (const id of await deps.queue.getRanges(['failed'], 0, -1, true)) {
     const job = await deps.queue.getJob(id);
-    if (!job || !(await job.isFailed())) continue;
-    await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+    if (!job || (await retryFailedJob(deps.queue, job)) !== 'retried') continue;
     out(`  failed job ${id} retried`);
     retried++;
   }

@@ -1,4 +1,4 @@
-import type { DefaultJobOptions, JobState, Queue } from 'bullmq';
+import type { DefaultJobOptions, Job, JobState, Queue } from 'bullmq';
 import { z } from 'zod';
 
 /**
@@ -121,21 +121,31 @@ export async function requeueEvent(
   }
   if (state === 'failed') {
     const job = await queue.getJob(id);
-    if (job) {
-      try {
-        await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-        return 'retried';
-      } catch (error) {
-        // BullMQ retries only a job still in the failed set. Another sweeper or a replay may
-        // have retried it since its state was read, or removed it: look again.
-        const now = await queue.getJobState(id);
-        if (now === 'failed') throw error;
-        if (now !== 'unknown') return 'present';
-      }
-    }
+    const now = job ? await retryFailedJob(queue, job) : 'unknown';
+    if (now === 'retried') return 'retried';
+    if (now !== 'unknown') return 'present';
     // Gone since its state was read (removed, retention expired): add it anew.
     await queue.add(EVENT_JOB_NAME, { eventId }, { jobId: id, delay: delayMs });
     return 'added';
   }
   return 'present';
+}
+
+/**
+ * Retries a failed job of the events queue with fresh attempts. BullMQ retries only a job still
+ * in the failed set: if another sweeper or a replay retried or removed it since it was read,
+ * the answer is the state it is in now instead (`unknown`: gone).
+ */
+export async function retryFailedJob(
+  queue: Queue<EventsJob>,
+  job: Job<EventsJob>,
+): Promise<'retried' | JobState | 'unknown'> {
+  try {
+    await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+    return 'retried';
+  } catch (error) {
+    const now = await queue.getJobState(job.id ?? '');
+    if (now === 'failed') throw error;
+    return now;
+  }
 }
