@@ -152,7 +152,7 @@ describe('Order events to the data platform', () => {
       submitted.statusUrl,
     );
     expect(order).toMatchObject({ status: 'FAILED', failureCode: 'INSUFFICIENT_BALANCE' });
-    // Longer than the sweeper's grace and several of its passes.
+    // Longer than the relay takes to hand a recorded event over.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(await eventRows(world.ctx, [submitted.id])).toEqual([]);
     expect(world.receiver.requests.some((r) => r.body.includes(submitted.id))).toBe(false);

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job } from 'bullmq';
 import type { EventsJob } from '../../shared/queues/events';
 import { fund, insertProduct, submitOrder, waitForFinal } from '../harness/pipeline';
-import { eventRows, eventually, useEventsWorld, waitDelivered } from './support';
+import { eventRows, eventually, FAST_EVENTS, useEventsWorld, waitDelivered } from './support';
 
 /**
  * The relay enqueues the events recorded together as group jobs (`workers/events/relay.ts`);
@@ -65,7 +65,7 @@ describe('Events enqueued in groups', () => {
         .filter((r) => grouped.includes(r.id))
         .every((r) => r.enqueuedAt !== null),
     );
-    await sleep(600);
+    await sleep(2 * (FAST_EVENTS.sweepGraceMs ?? 0));
     const after = await world.events.getJobs(['wait', 'delayed', 'prioritized']);
     const states = await Promise.all(grouped.map((id) => world.events.getJobState(id)));
     expect(states.every((s) => s === 'unknown')).toBe(true);

@@ -6,7 +6,7 @@ import { eventRows, eventually, expectedSignature, useEventsWorld, waitDelivered
 const world = useEventsWorld({
   events: {
     retry: { attempts: 3, backoffMs: 20, maxBackoffMs: 50 },
-    timeoutMs: 300,
+    timeoutMs: 2_000,
     sweepIntervalMs: 200,
     sweepGraceMs: 300,
     sweepSilentMs: 60_000,

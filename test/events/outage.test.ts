@@ -4,12 +4,14 @@ import {
   eventRows,
   eventually,
   expectedSignature,
+  FAST_EVENTS,
   useEventsWorld,
   waitDelivered,
   type PlatformMode,
 } from './support';
 
-const world = useEventsWorld();
+// A short timeout: the platform that never answers is the subject here.
+const world = useEventsWorld({ events: { ...FAST_EVENTS, timeoutMs: 300 } });
 
 beforeAll(async () => {
   await insertProduct(world.ctx, { id: 1, price: 500, stock: 10_000 });

@@ -9,6 +9,7 @@ import {
   eventRows,
   eventually,
   expectedSignature,
+  FAST_EVENTS,
   startEventWorkers,
   useEventsWorld,
   waitDelivered,
@@ -130,7 +131,8 @@ describe('The sweeper', () => {
         'UPDATE order_events SET enqueued_at = NULL WHERE order_id IN (?)',
         { replacements: [ids] },
       );
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // Past the grace, and several passes of both sweepers.
+      await new Promise((resolve) => setTimeout(resolve, (FAST_EVENTS.sweepGraceMs ?? 0) + 1_000));
       world.receiver.mode = 'ok';
       const rows = await waitDelivered(world.ctx, ids);
       const acknowledged = world.receiver.acknowledged();

@@ -1,5 +1,12 @@
 import { fund, insertProduct, submitOrder, waitForFinal } from '../harness/pipeline';
-import { eventRows, eventually, startEventWorkers, useEventsWorld, waitDelivered } from './support';
+import {
+  eventRows,
+  eventually,
+  FAST_EVENTS,
+  startEventWorkers,
+  useEventsWorld,
+  waitDelivered,
+} from './support';
 
 // Workers started without DATA_PLATFORM_URL (the receiver exists, nobody points at it yet).
 const world = useEventsWorld({ configured: false });
@@ -23,7 +30,7 @@ describe('Without DATA_PLATFORM_URL', () => {
       ids.push(submitted.id);
     }
     // Several sweeper intervals and graces: an enabled sweeper would have acted by now.
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await new Promise((resolve) => setTimeout(resolve, (FAST_EVENTS.sweepGraceMs ?? 0) + 1_000));
     const recorded = await eventRows(world.ctx, ids);
     expect(recorded).toHaveLength(3);
     for (const row of recorded) {

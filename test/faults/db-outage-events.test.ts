@@ -31,7 +31,7 @@ beforeAll(async () => {
   });
   api = await startApi(ctx);
   await insertProduct(ctx, { id: 1, price: 100, stock: 1_000 });
-  // The sweeper's production grace: with FAST_EVENTS' 300 ms, a loaded machine's relay can be
+  // The sweeper's production grace: with a shorter one, a loaded machine's relay can be
   // slower to mark a row enqueued, and the sweeper then gives the event a job of its own beside
   // its group's: a second delivery, which the contract allows (at least once) but this test,
   // about the outage alone, counts.
