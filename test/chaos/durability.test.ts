@@ -28,7 +28,9 @@ describe('Durability of a 202', () => {
       expect(result.orders.acceptedPerSecondBefore).toBeGreaterThan(20);
       expect(result.recovery?.firstAcceptMs).not.toBeNull();
       // Together, so a failure shows whether the orders not final were ON_HOLD or unresolved,
-      // and which (key, id, the last status their client saw).
+      // and which (key, id, the last status their client saw, its cancellation, its row); with
+      // the processes' warnings beside it.
+      if (result.orders.lost > 0) console.error('warnings and errors:', result.problems);
       expect({
         lost: result.orders.lost,
         onHold: result.orders.onHold,

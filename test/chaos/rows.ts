@@ -40,6 +40,21 @@ export class ChaosRows {
     return found;
   }
 
+  /** The outcomes of the cancellations recorded for each of the given orders (in id order). */
+  async cancellationOutcomes(orderIds: string[]): Promise<Map<string, string[]>> {
+    const found = new Map<string, string[]>();
+    if (orderIds.length === 0) return found;
+    const [rows] = await this.pool.query<mysql.RowDataPacket[]>(
+      'SELECT order_id AS orderId, outcome FROM order_cancellations WHERE order_id IN (?) ORDER BY id',
+      [orderIds],
+    );
+    for (const r of rows) {
+      const id = String(r.orderId);
+      found.set(id, [...(found.get(id) ?? []), String(r.outcome)]);
+    }
+    return found;
+  }
+
   /** Rows per status, orders and charges together (`order:PAID` → n). */
   async statusCounts(): Promise<Record<string, number>> {
     const [rows] = await this.pool.query<mysql.RowDataPacket[]>(

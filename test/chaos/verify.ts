@@ -84,10 +84,52 @@ export interface ScenarioResult {
   answers: Record<string, Record<string, number>>;
   /** The processes' most frequent warnings and errors. */
   problems: Record<string, number>;
-  lostExamples: { key: string; id: string | undefined; lastStatus: string | undefined }[];
+  /**
+   * Some accepted orders never seen final: what their client last saw and did, and what the
+   * database holds, so a failure says which side lost track.
+   */
+  lostExamples: LostExample[];
   /** System processes that died without the scenario killing them (crash or outside kill). */
   unexpectedExits: string[];
   error: string | null;
+}
+
+export interface LostExample {
+  key: string;
+  id: string | undefined;
+  lastStatus: string | undefined;
+  /** The client's cancellation of it, if it sent one: accepted (202), refused, gave up. */
+  cancel?: { when: 'early' | 'late'; tries: number; accepted: boolean };
+  /** The order's row: its status, or null when there is none. */
+  row: string | null;
+  /** The outcomes of its cancellations recorded in the database. */
+  cancellations: string[];
+}
+
+/** Up to five accepted orders their clients never saw final, with what the database holds. */
+async function lostExamples(clients: Clients, db: ChaosRows): Promise<LostExample[]> {
+  const lost = clients.orders
+    .filter((o) => o.id !== undefined && o.resolvedAt === undefined)
+    .slice(0, 5);
+  const ids = lost.map((o) => o.id ?? '');
+  const rows = await db.orders(ids);
+  const cancellations = await db.cancellationOutcomes(ids);
+  return lost.map((o) => ({
+    key: o.key,
+    id: o.id,
+    lastStatus: o.status,
+    ...(o.cancel?.started
+      ? {
+          cancel: {
+            when: o.cancel.when,
+            tries: o.cancel.tries,
+            accepted: o.cancel.accepted === true,
+          },
+        }
+      : {}),
+    row: rows.get(o.id ?? '')?.status ?? null,
+    cancellations: cancellations.get(o.id ?? '') ?? [],
+  }));
 }
 
 async function countOrders(
@@ -245,10 +287,7 @@ export async function verify(input: {
     dbStatusCounts: await db.statusCounts(),
     answers: answersByKind(clients.samples),
     problems: Object.fromEntries(Object.entries(input.problems).slice(0, 15)),
-    lostExamples: clients.orders
-      .filter((o) => o.id !== undefined && o.resolvedAt === undefined)
-      .slice(0, 5)
-      .map((o) => ({ key: o.key, id: o.id, lastStatus: o.status })),
+    lostExamples: await lostExamples(clients, db),
     unexpectedExits: input.unexpectedExits,
     error: null,
   };
