@@ -14,6 +14,8 @@ export interface OrderRecord {
   acceptedAt?: number;
   /** The last status seen by polling. */
   status?: string;
+  /** The HTTP status of the last poll's answer (0: none): a poll that kept failing shows here. */
+  lastPollAnswer?: number;
   /**
    * The order this id resolved to, when the status names another one: the key was accepted
    * twice and the database's unique (user, key) kept the first (see the README's backstop).
@@ -338,6 +340,7 @@ export class Clients {
       this.tokenOf(order.userId),
     );
     const now = Date.now();
+    order.lastPollAnswer = answer.status;
     const view = answer.body as {
       orderId?: string;
       status?: string;

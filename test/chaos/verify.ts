@@ -98,6 +98,8 @@ export interface LostExample {
   key: string;
   id: string | undefined;
   lastStatus: string | undefined;
+  /** The HTTP status of its last poll's answer (0: none). */
+  lastPollAnswer: number | undefined;
   /** The client's cancellation of it, if it sent one: accepted (202), refused, gave up. */
   cancel?: { when: 'early' | 'late'; tries: number; accepted: boolean };
   /** The order's row: its status, or null when there is none. */
@@ -118,6 +120,7 @@ async function lostExamples(clients: Clients, db: ChaosRows): Promise<LostExampl
     key: o.key,
     id: o.id,
     lastStatus: o.status,
+    lastPollAnswer: o.lastPollAnswer,
     ...(o.cancel?.started
       ? {
           cancel: {
