@@ -100,7 +100,7 @@ export interface LostExample {
   lastStatus: string | undefined;
   /** The HTTP status of its last poll's answer (0: none). */
   lastPollAnswer: number | undefined;
-  /** The client's cancellation of it, if it sent one: accepted (202), refused, gave up. */
+  /** Its client's cancellation, if sent: early or late, tries, whether a 202 accepted it. */
   cancel?: { when: 'early' | 'late'; tries: number; accepted: boolean };
   /** The order's row: its status, or null when there is none. */
   row: string | null;
