@@ -115,12 +115,25 @@ type Endpoint = (typeof ENDPOINTS)[number];
 
 /** The rows an operator's write changes, as one comparable value. */
 async function catalogState(): Promise<string> {
-  const rows = await world.ctx.sequelize.query<Record<string, unknown>>(
-    `SELECT (SELECT JSON_ARRAYAGG(JSON_ARRAY(id, name, description, price, stock, stock_received,
+  const rows = await world.ctx.sequelize
+    .query<Record<string, unknown>>(
+      `SELECT (SELECT JSON_ARRAYAGG(JSON_ARRAY(id, name, description, price, stock, stock_received,
                updated_at)) FROM products) AS products,
             (SELECT COUNT(*) FROM product_restocks) AS restocks`,
-    { type: QueryTypes.SELECT },
-  );
+      { type: QueryTypes.SELECT },
+    )
+    .catch((error: unknown) => {
+      // Seen once in a loaded run with an empty message: say what kind of error it was.
+      const { name, message, parent } = error as {
+        name?: string;
+        message?: string;
+        parent?: { code?: string; message?: string };
+      };
+      const driver = parent ? ` (driver: ${String(parent.code)} ${String(parent.message)})` : '';
+      throw new Error(`reading the catalog failed: ${String(name)}: ${String(message)}${driver}`, {
+        cause: error,
+      });
+    });
   return JSON.stringify(rows[0]);
 }
 
