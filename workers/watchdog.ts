@@ -20,11 +20,24 @@ export interface WatchedWorker {
 }
 
 /**
+ * Whether a delayed job fell due before `dueBefore`. BullMQ scores a delayed job by its due
+ * time in ms × 0x1000 (plus a counter below that), so the earliest one is first in the set. A
+ * test pins this encoding (test/faults/watchdog.test.ts): a BullMQ that changed it fails there.
+ */
+async function delayedDueBefore(queue: Queue, dueBefore: number): Promise<boolean> {
+  const client = await queue.backend.client;
+  const [, score] = await client.zrange(queue.toKey('delayed'), 0, 0, { WITHSCORES: true });
+  return score !== undefined && Number(score) < dueBefore * 0x1000;
+}
+
+/**
  * Rebuilds a worker that silently stopped taking jobs. After a Redis outage BullMQ's blocking
  * connection can stay "reconnecting" forever while everything else recovers (taskforcesh/bullmq
  * #4585 and relatives): the worker looks alive, jobs pile up. The symptom is checked, not the
  * cause: jobs waiting, the queue neither paused nor rate-limited, and this worker starting none
- * for several checks in a row.
+ * for several checks in a row. Delayed jobs (retries after a backoff) that fell due more than a
+ * check ago count as waiting work too: only a working worker moves them to the wait list, so a
+ * stuck one with nothing but retries left would otherwise never look stuck.
  */
 export function watchWorker(options: WatchdogOptions): WatchedWorker {
   const intervalMs = options.intervalMs ?? 5_000;
@@ -43,8 +56,9 @@ export function watchWorker(options: WatchdogOptions): WatchedWorker {
   let worker = attach(options.create());
 
   const check = async () => {
-    const [counts, rateLimitTtl, paused] = await Promise.all([
+    const [counts, overdue, rateLimitTtl, paused] = await Promise.all([
       options.queue.getJobCounts('wait', 'prioritized'),
+      delayedDueBefore(options.queue, Date.now() - intervalMs),
       options.queue.getRateLimitTtl(),
       options.queue.isPaused(),
     ]);
@@ -52,13 +66,14 @@ export function watchWorker(options: WatchdogOptions): WatchedWorker {
     const idle = started === seen;
     seen = started;
     const suspicious =
-      waiting > 0 && idle && !paused && rateLimitTtl <= 0 && !options.idleExpected();
+      (waiting > 0 || overdue) && idle && !paused && rateLimitTtl <= 0 && !options.idleExpected();
     strikes = suspicious ? strikes + 1 : 0;
     if (strikes < strikesToRebuild || closing) return;
     strikes = 0;
     options.logger.error('worker stuck with jobs waiting: rebuilding it', {
       queue: options.queue.name,
       waiting,
+      overdueDelayed: overdue,
     });
     const stuck = worker;
     worker = attach(options.create());

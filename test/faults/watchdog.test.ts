@@ -84,6 +84,27 @@ describe('The worker watchdog', () => {
     expect(built[0]?.closing).toBeTruthy();
   });
 
+  it('When the only jobs are delayed ones (retries after a backoff) that fell due and the worker starts none, then it is replaced by a new worker, which processes them', async () => {
+    const { queue, built } = watched();
+    // Only a working worker moves due delayed jobs to the wait list: the wait list stays empty.
+    await queue.addBulk([1, 2].map((n) => ({ name: 'job', data: { n }, opts: { delay: 10 } })));
+
+    await eventually('every job completed', async () => {
+      const counts = await queue.getJobCounts('completed');
+      return counts.completed === 2;
+    });
+    expect(built).toHaveLength(2);
+  });
+
+  it('When the only job is delayed and not yet due, then a worker starting no job is left as it is', async () => {
+    const { queue, built } = watched();
+    await queue.add('job', {}, { delay: 3_600_000 });
+
+    await sleep(20 * CHECK_MS);
+    expect(built).toHaveLength(1);
+    expect((await queue.getJobCounts('delayed')).delayed).toBe(1);
+  });
+
   it('When jobs wait behind a worker that keeps starting them, then it is left as it is', async () => {
     // One job at a time, ten per check: jobs wait through several checks, and only a stall
     // of three checks (600 ms) without a job started would look stuck.
