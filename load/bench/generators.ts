@@ -28,9 +28,21 @@ export interface LoadRun {
   p50Ms: number;
   p99Ms: number;
   non2xx: number;
+  /** The answers that were not 2xx, by status: `{ "503": 12 }`. */
+  statuses: Record<string, number>;
   /** Socket errors and timeouts. */
   errors: number;
 }
+
+/** `{ "202": 9, "503": 2 }` → `{ "503": 2 }`. */
+export function non2xxStatuses(counts: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(counts).filter(([status, count]) => !status.startsWith('2') && count > 0),
+  );
+}
+
+const sum = (counts: Record<string, number>) =>
+  Object.values(counts).reduce((total, n) => total + n, 0);
 
 export interface RunShape {
   connections: number;
@@ -93,6 +105,9 @@ function cannon(name: string, workload: Workload, shape: RunShape): Promise<Load
       }
       const ok = result['2xx'];
       const answered = ok + result.non2xx;
+      const byStatus = Object.entries(result.statusCodeStats ?? {}).map(
+        ([status, stats]) => [status, stats.count ?? 0] as const,
+      );
       resolve({
         name,
         generator: 'autocannon',
@@ -103,6 +118,7 @@ function cannon(name: string, workload: Workload, shape: RunShape): Promise<Load
         p50Ms: result.latency.p50,
         p99Ms: result.latency.p99,
         non2xx: result.non2xx,
+        statuses: non2xxStatuses(Object.fromEntries(byStatus)),
         errors: result.errors + result.timeouts,
       });
     });
@@ -120,6 +136,8 @@ interface WrkSummary {
   timeout: number;
   p50Us: number;
   p99Us: number;
+  /** Answers that were not 2xx, by status (the scripts' `response`); wrk's `status` counts ≥ 400 only. */
+  non2xx: Record<string, number>;
 }
 
 /** Reads the line `load/bench/wrk/common.lua`'s `done` prints. */
@@ -182,16 +200,18 @@ async function wrk(name: string, workload: Workload, shape: RunShape): Promise<L
   const seconds = s.durationUs / 1e6;
   // wrk counts complete responses in requests; socket errors apart.
   const answered = s.requests;
+  const non2xx = sum(s.non2xx);
   return {
     name,
     generator: 'wrk',
     seconds,
     answered,
-    ok: answered - s.status,
+    ok: answered - non2xx,
     requestsPerSecond: answered / seconds,
     p50Ms: s.p50Us / 1_000,
     p99Ms: s.p99Us / 1_000,
-    non2xx: s.status,
+    non2xx,
+    statuses: s.non2xx,
     errors: s.connect + s.read + s.write + s.timeout,
   };
 }

@@ -106,6 +106,12 @@ export interface CostTarget {
 }
 
 /** CPU µs per 2xx answer of every group of a run. */
+/** ` (503: 12, 429: 1)`, or nothing when every answer was 2xx. */
+function statusList(statuses: Record<string, number>): string {
+  const listed = Object.entries(statuses).map(([status, n]) => `${status}: ${String(n)}`);
+  return listed.length === 0 ? '' : ` (${listed.join(', ')})`;
+}
+
 export function runRows(runs: readonly CostedRun[]): string[] {
   const groups = ['api', 'workers', 'redis', 'mariadb', 'server', 'generator'];
   return [
@@ -113,7 +119,7 @@ export function runRows(runs: readonly CostedRun[]): string[] {
     `|---|---|---:|---:|---:|---:|---:|---:|${groups.map(() => '---:').join('|')}|`,
     ...runs.map(
       (r) =>
-        `| ${r.name} | ${r.generator} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms} | ${r.p99Ms} | ${r.non2xx} | ${r.errors} | ${r.jobs ? (r.ok / r.jobs).toFixed(1) : ''} | ${groups
+        `| ${r.name} | ${r.generator} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms} | ${r.p99Ms} | ${r.non2xx}${statusList(r.statuses)} | ${r.errors} | ${r.jobs ? (r.ok / r.jobs).toFixed(1) : ''} | ${groups
           .map((g) => (r.cpu[g] === undefined ? '' : us(r.cpu[g] / r.ok)))
           .join(' | ')} |`,
     ),

@@ -25,6 +25,7 @@ const run = (name: string, cpu: Record<string, number>, ok = 1_000): CostedRun =
   p50Ms: 1,
   p99Ms: 2,
   non2xx: 0,
+  statuses: {},
   errors: 0,
   cpu,
 });
