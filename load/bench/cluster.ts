@@ -17,7 +17,7 @@ import { pidsNamed } from './cpu';
 import type { LoadRun, Workload } from './generators';
 import type { BenchOptions } from './options';
 import { readQueues } from './queues';
-import { fundUsers, seedProducts } from './setup';
+import { BENCH_MARIADB, fundUsers, seedProducts } from './setup';
 
 /**
  * `npm run bench -- --cluster`: order accepts (`POST /api/orders`, 202) with the workers
@@ -290,7 +290,7 @@ async function runSetups(
     // A MariaDB of the bench's own, so its CPU time is the bench's alone (as in npm run bench).
     mariadb =
       options.databaseServer === undefined
-        ? await DedicatedMariaDb.start({ serverId: 1 })
+        ? await DedicatedMariaDb.start(BENCH_MARIADB)
         : undefined;
     const shared = mariadb === undefined ? pidsNamed('mariadbd') : [];
     const ownMariadb = mariadb;

@@ -21,7 +21,7 @@ import { generate, type Workload } from './generators';
 import { cannon, watchMemory, type Throughput } from './measure';
 import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './options';
 import { rawSqlLoop, type RawSqlResult } from './raw-sql';
-import { fundUsers, seedProducts, timeToFinalise } from './setup';
+import { BENCH_MARIADB, fundUsers, seedProducts, timeToFinalise } from './setup';
 import { openLoop, type OpenLoopResult } from './open-loop';
 import { readQueues } from './queues';
 import { singleLayout } from '../../test/harness/queues';
@@ -111,9 +111,7 @@ interface Servers {
 /** Servers of the bench's own unless BENCH_DATABASE_SERVER / BENCH_REDIS_URL name others. */
 async function startServers(options: BenchOptions): Promise<Servers> {
   const mariadb =
-    options.databaseServer === undefined
-      ? await DedicatedMariaDb.start({ serverId: 1 })
-      : undefined;
+    options.databaseServer === undefined ? await DedicatedMariaDb.start(BENCH_MARIADB) : undefined;
   const redis =
     options.redisUrl === undefined
       ? await DedicatedRedis.start({ appendfsync: 'everysec' }).catch(async (error: unknown) => {

@@ -8,6 +8,13 @@ import type { MigratedDatabase } from '../../test/harness/database';
 
 export const PRICE = 100;
 
+/**
+ * The bench's own MariaDB: its buffer pool holds the hundreds of thousands of orders a bench
+ * queues (the tests' 64 MiB does not, and then MariaDB's CPU per order measures page reads and
+ * evictions, growing with how many orders the earlier runs left; load/REPORT.md).
+ */
+export const BENCH_MARIADB = { serverId: 1, bufferPoolMiB: 1_024 } as const;
+
 /** Products 1..n with plenty of stock, and product n + 1: the hot one. */
 export async function seedProducts(db: MigratedDatabase, n: number): Promise<void> {
   await db.insertProducts(
