@@ -35,7 +35,7 @@ export interface LoadRun {
 }
 
 /** `{ "202": 9, "503": 2 }` → `{ "503": 2 }`. */
-export function non2xxStatuses(counts: Record<string, number>): Record<string, number> {
+function non2xxStatuses(counts: Record<string, number>): Record<string, number> {
   return Object.fromEntries(
     Object.entries(counts).filter(([status, count]) => !status.startsWith('2') && count > 0),
   );

@@ -105,13 +105,13 @@ export interface CostTarget {
   met: boolean | undefined;
 }
 
-/** CPU µs per 2xx answer of every group of a run. */
 /** ` (503: 12, 429: 1)`, or nothing when every answer was 2xx. */
 function statusList(statuses: Record<string, number>): string {
   const listed = Object.entries(statuses).map(([status, n]) => `${status}: ${String(n)}`);
   return listed.length === 0 ? '' : ` (${listed.join(', ')})`;
 }
 
+/** CPU µs per 2xx answer of every group of a run. */
 export function runRows(runs: readonly CostedRun[]): string[] {
   const groups = ['api', 'workers', 'redis', 'mariadb', 'server', 'generator'];
   return [

@@ -12,7 +12,7 @@ const INSTALL_DB = '/usr/bin/mariadb-install-db';
 
 /** Small enough to start in about a second; the same at install and at every start. */
 const INNODB_LOG = '--innodb-log-file-size=16M';
-/** The buffer pool at install, and at a start unless {@link DedicatedMariaDbOptions.bufferPoolMiB} says otherwise. */
+/** The buffer pool at install, and at a start unless `bufferPoolMiB` says otherwise. */
 const BUFFER_POOL_MIB = 64;
 /** mariadbd refuses to run as root unless told to (containers and CI often are root). */
 const AS_ROOT = process.getuid?.() === 0 ? ['--user=root'] : [];
