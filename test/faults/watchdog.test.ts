@@ -71,14 +71,17 @@ describe('The worker watchdog', () => {
     return { queue, built, watchdog };
   }
 
+  const allCompleted = (queue: Queue, jobs: number) =>
+    eventually(`all ${String(jobs)} jobs completed`, async () => {
+      const counts = await queue.getJobCounts('completed');
+      return counts.completed === jobs;
+    });
+
   it('When jobs wait and the worker starts none for three checks in a row, then it is replaced by a new worker, which processes them', async () => {
     const { queue, built, watchdog } = watched();
     await queue.addBulk([1, 2, 3].map((n) => ({ name: 'job', data: { n } })));
 
-    await eventually('every job completed', async () => {
-      const counts = await queue.getJobCounts('completed');
-      return counts.completed === 3;
-    });
+    await allCompleted(queue, 3);
     expect(built).toHaveLength(2);
     expect(watchdog.current()).toBe(built[1]);
     expect(built[0]?.closing).toBeTruthy();
@@ -89,10 +92,7 @@ describe('The worker watchdog', () => {
     // Only a working worker moves due delayed jobs to the wait list: the wait list stays empty.
     await queue.addBulk([1, 2].map((n) => ({ name: 'job', data: { n }, opts: { delay: 10 } })));
 
-    await eventually('every job completed', async () => {
-      const counts = await queue.getJobCounts('completed');
-      return counts.completed === 2;
-    });
+    await allCompleted(queue, 2);
     expect(built).toHaveLength(2);
   });
 
@@ -111,10 +111,7 @@ describe('The worker watchdog', () => {
     const { queue, built } = watched({ healthy: true, jobMs: 20, checkMs: 200 });
     await queue.addBulk(Array.from({ length: 60 }, (_, n) => ({ name: 'job', data: { n } })));
 
-    await eventually('every job completed', async () => {
-      const counts = await queue.getJobCounts('completed');
-      return counts.completed === 60;
-    });
+    await allCompleted(queue, 60);
     expect(built).toHaveLength(1);
   });
 
@@ -139,10 +136,7 @@ describe('The worker watchdog', () => {
 
     // Once idling is no longer expected the same worker is replaced.
     breakerOpen = false;
-    await eventually('the job completed', async () => {
-      const counts = await queue.getJobCounts('completed');
-      return counts.completed === 1;
-    });
+    await allCompleted(queue, 1);
     expect(built).toHaveLength(2);
   });
 });
