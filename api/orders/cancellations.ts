@@ -117,7 +117,7 @@ export function createCancellationsService(deps: CancellationsDeps) {
 
     /**
      * Accepts a cancellation of the user's order. A key used before is a replay (or a reuse,
-     * 422) and is answered without looking at the order again.
+     * 422) and gets its first answer, whatever the order became since.
      */
     async cancel(
       userId: number,
@@ -127,7 +127,10 @@ export function createCancellationsService(deps: CancellationsDeps) {
       refuseNew: boolean,
     ): Promise<AcceptOutcome> {
       const replay = await deps.records.isKeyUsed('cancel', userId, idempotencyKey);
-      const found = replay ? null : await cancellable(userId, orderId);
+      // A replay is not judged again, but still finds the order: if the first accept never
+      // enqueued its job (its process died, or Redis did, in between), the replay enqueues one,
+      // and that job must describe an order the workers have not applied yet.
+      const found = replay ? await findOrder(userId, orderId) : await cancellable(userId, orderId);
       return accepts.accept({
         userId,
         idempotencyKey,

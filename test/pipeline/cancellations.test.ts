@@ -1,6 +1,9 @@
 import { reconcile } from '../../shared/db/reconcile';
 import { createQueues, type RequestQueues } from '../../shared/queues';
-import type { OrderView } from '../../shared/views';
+import { uuidv7 } from '../../shared/ids';
+import type { CancellationJob } from '../../shared/queues/cancellations';
+import { createRequestRecords, fingerprint } from '../../shared/requests/records';
+import { unappliedCancellationView, type OrderView } from '../../shared/views';
 import { hoursAgo, insertOrder, insertUser } from '../harness/builders';
 import { expectProblem, request } from '../harness/http';
 import {
@@ -203,6 +206,67 @@ describe('POST /api/orders/:orderId/cancel', () => {
       const completedBefore = (await orders.getJobCounts('completed')).completed ?? 0;
       await orders.resume();
       // The order's own job runs now and meets the CANCELLED row.
+      await eventually(
+        'the order job ran after the cancellation',
+        async () => ((await orders.getJobCounts('completed')).completed ?? 0) > completedBefore,
+      );
+      const after = await request<OrderView>(world.api.baseUrl, 'GET', submitted.statusUrl, {
+        token,
+      });
+      expect(after.body).toMatchObject({ status: 'CANCELLED', refundedAmount: 0 });
+      expect(await balanceOf(token)).toBe(2_000);
+      expect(await stockOf(1)).toBe(stockBefore);
+    } finally {
+      await orders.resume();
+    }
+    await expectReconcileClean();
+  });
+
+  it('When the first accept of a cancellation claimed its key but never enqueued its job, then its replay enqueues one that still describes the unapplied order, and it ends CANCELLED', async () => {
+    const userId = 309;
+    const token = await world.ctx.tokenFor(userId);
+    await fund(world.api.baseUrl, token, 2_000);
+    const stockBefore = await stockOf(1);
+    const orders = allOf(queues.orders);
+    await orders.pause();
+    try {
+      const submitted = await submitOrder(world.api.baseUrl, token, [
+        { productId: 1, quantity: 1 },
+      ]);
+      // The first accept's Redis script ran, then its process (or Redis) died before the add:
+      // the key is claimed and the cancellation PENDING, with no job behind it.
+      const key = newKey('cancel');
+      const first: CancellationJob = {
+        cancellationId: uuidv7(),
+        orderId: submitted.id,
+        userId,
+        idempotencyKey: key,
+        acceptedAt: new Date().toISOString(),
+        order: null,
+      };
+      await createRequestRecords(world.ctx.redis, world.ctx.config.redis).reserveMany([
+        {
+          kind: 'cancel',
+          userId,
+          key,
+          fingerprint: fingerprint({ orderId: submitted.id }),
+          id: first.cancellationId,
+          acceptedAtMs: Date.parse(first.acceptedAt),
+          pendingView: unappliedCancellationView(first, 'PENDING'),
+        },
+      ]);
+      const replay = await submitCancel(world.api.baseUrl, token, submitted.id, key);
+      expect(replay).toMatchObject({ status: 202, replayed: true });
+      // The order is still queued behind the paused queue: only the job's snapshot lets the
+      // cancellation worker record it CANCELLED (without it every attempt fails, then ON_HOLD).
+      const cancelled = await waitForCancelled<OrderView>(
+        world.api.baseUrl,
+        token,
+        replay.statusUrl,
+      );
+      expect(cancelled).toMatchObject({ status: 'CANCELLED', refundedAmount: 0, paidAt: null });
+      const completedBefore = (await orders.getJobCounts('completed')).completed ?? 0;
+      await orders.resume();
       await eventually(
         'the order job ran after the cancellation',
         async () => ((await orders.getJobCounts('completed')).completed ?? 0) > completedBefore,
