@@ -208,6 +208,7 @@ export async function runScenario(
       settings,
       startedAt,
       problems: system.problems(),
+      problemLines: system.problemLines(),
       unexpectedExits: system.unexpectedExits,
     });
     if (!fault.failover) return verdict;

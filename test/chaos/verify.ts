@@ -1,6 +1,7 @@
 import type { Clients, OrderRecord } from './clients';
 import type { FailoverFigures } from './failover';
 import type { ChaosRows } from './rows';
+import type { LogLine } from '../harness/process';
 import {
   acceptLatency,
   acceptRate,
@@ -106,10 +107,16 @@ export interface LostExample {
   row: string | null;
   /** The outcomes of its cancellations recorded in the database. */
   cancellations: string[];
+  /** The first warnings and errors that name its id: `level: message (error)`. */
+  logged: string[];
 }
 
 /** Up to five accepted orders their clients never saw final, with what the database holds. */
-async function lostExamples(clients: Clients, db: ChaosRows): Promise<LostExample[]> {
+async function lostExamples(
+  clients: Clients,
+  db: ChaosRows,
+  problemLines: readonly LogLine[],
+): Promise<LostExample[]> {
   const lost = clients.orders
     .filter((o) => o.id !== undefined && o.resolvedAt === undefined)
     .slice(0, 5);
@@ -132,7 +139,20 @@ async function lostExamples(clients: Clients, db: ChaosRows): Promise<LostExampl
       : {}),
     row: rows.get(o.id ?? '')?.status ?? null,
     cancellations: cancellations.get(o.id ?? '') ?? [],
+    logged: naming(problemLines, o.id ?? ''),
   }));
+}
+
+/** Up to three of the lines whose fields mention `id` (its own, or an error about it). */
+function naming(lines: readonly LogLine[], id: string): string[] {
+  if (id === '') return [];
+  return lines
+    .filter((line) => JSON.stringify(line).includes(id))
+    .slice(0, 3)
+    .map((line) => {
+      const error = typeof line.error === 'string' ? ` (${line.error})` : '';
+      return `${String(line.level)}: ${String(line.message)}${error}`;
+    });
 }
 
 async function countOrders(
@@ -242,6 +262,7 @@ export async function verify(input: {
   settings: ScenarioResult['settings'];
   startedAt: number;
   problems: Record<string, number>;
+  problemLines: readonly LogLine[];
   unexpectedExits: string[];
 }): Promise<ScenarioResult> {
   const { spec, clients, db, fault } = input;
@@ -290,7 +311,7 @@ export async function verify(input: {
     dbStatusCounts: await db.statusCounts(),
     answers: answersByKind(clients.samples),
     problems: Object.fromEntries(Object.entries(input.problems).slice(0, 15)),
-    lostExamples: await lostExamples(clients, db),
+    lostExamples: await lostExamples(clients, db, input.problemLines),
     unexpectedExits: input.unexpectedExits,
     error: null,
   };

@@ -12,6 +12,9 @@ export interface Exit {
 /** One JSON log line a process wrote on stdout. */
 export type LogLine = Record<string, unknown> & { message?: unknown };
 
+/** Warning and error lines a process keeps ({@link RunningProcess.problemLines}). */
+const KEPT_PROBLEM_LINES = 5_000;
+
 /** How a started process is run and what is kept of its output. */
 export interface StartOptions {
   /** Names the process in errors and reports. Default: the entry point or command. */
@@ -54,6 +57,12 @@ export class RunningProcess {
   readonly closed: Promise<void>;
   /** `level: message` → how often it was logged (warn and error only). */
   readonly problems = new Map<string, number>();
+  /**
+   * The warning and error lines themselves, kept even when output is not, up to
+   * {@link KEPT_PROBLEM_LINES} (the first ones): a failed run can say what was logged about
+   * the requests it lost.
+   */
+  readonly problemLines: LogLine[] = [];
   private out = '';
   private err = '';
   private all = '';
@@ -273,6 +282,7 @@ export class RunningProcess {
       if (line.level === 'warn' || line.level === 'error') {
         const key = `${line.level}: ${String(line.message)}`;
         this.problems.set(key, (this.problems.get(key) ?? 0) + 1);
+        if (this.problemLines.length < KEPT_PROBLEM_LINES) this.problemLines.push(line);
       }
     }
     this.notify(line);

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { MigratedDatabase } from './database';
 import { FaultProxy } from './fault-proxy';
 import { freePort } from './ports';
-import { runBuilt, type RunningProcess } from './process';
+import { runBuilt, type LogLine, type RunningProcess } from './process';
 import { clearRedisPrefix } from './redis';
 
 /** How the system under test is set up; see {@link SystemUnderTest}. */
@@ -190,6 +190,11 @@ export class SystemUnderTest {
       }
     }
     return Object.fromEntries([...total].sort((a, b) => b[1] - a[1]));
+  }
+
+  /** The warning and error lines of every process ever started (the first of each). */
+  problemLines(): LogLine[] {
+    return this.everyProcess.flatMap((p) => p.problemLines);
   }
 
   /** Stops every process with SIGTERM first, so workers finish what they hold; idempotent. */
