@@ -67,6 +67,25 @@ async function paidOrder(token: string, items: { productId: number; quantity: nu
   return order;
 }
 
+/**
+ * Resumes the paused orders queue after the order was cancelled unapplied: its own job runs
+ * now, meets the CANCELLED row and leaves the order as it was (nothing taken).
+ */
+async function resumeAfterCancel(
+  orders: ReturnType<typeof allOf>,
+  token: string,
+  statusUrl: string,
+): Promise<void> {
+  const completedBefore = (await orders.getJobCounts('completed')).completed ?? 0;
+  await orders.resume();
+  await eventually(
+    'the order job ran after the cancellation',
+    async () => ((await orders.getJobCounts('completed')).completed ?? 0) > completedBefore,
+  );
+  const after = await request<OrderView>(world.api.baseUrl, 'GET', statusUrl, { token });
+  expect(after.body).toMatchObject({ status: 'CANCELLED', refundedAmount: 0 });
+}
+
 describe('POST /api/orders/:orderId/cancel', () => {
   it('When a PAID order is cancelled, then it ends CANCELLED with its total refunded, every unit back in stock, one refund ledger row and one order.cancelled event', async () => {
     const token = await world.ctx.tokenFor(301);
@@ -203,17 +222,7 @@ describe('POST /api/orders/:orderId/cancel', () => {
         totalAmount: null,
         cancelledAt: expect.any(String),
       });
-      const completedBefore = (await orders.getJobCounts('completed')).completed ?? 0;
-      await orders.resume();
-      // The order's own job runs now and meets the CANCELLED row.
-      await eventually(
-        'the order job ran after the cancellation',
-        async () => ((await orders.getJobCounts('completed')).completed ?? 0) > completedBefore,
-      );
-      const after = await request<OrderView>(world.api.baseUrl, 'GET', submitted.statusUrl, {
-        token,
-      });
-      expect(after.body).toMatchObject({ status: 'CANCELLED', refundedAmount: 0 });
+      await resumeAfterCancel(orders, token, submitted.statusUrl);
       expect(await balanceOf(token)).toBe(2_000);
       expect(await stockOf(1)).toBe(stockBefore);
     } finally {
@@ -265,16 +274,7 @@ describe('POST /api/orders/:orderId/cancel', () => {
         replay.statusUrl,
       );
       expect(cancelled).toMatchObject({ status: 'CANCELLED', refundedAmount: 0, paidAt: null });
-      const completedBefore = (await orders.getJobCounts('completed')).completed ?? 0;
-      await orders.resume();
-      await eventually(
-        'the order job ran after the cancellation',
-        async () => ((await orders.getJobCounts('completed')).completed ?? 0) > completedBefore,
-      );
-      const after = await request<OrderView>(world.api.baseUrl, 'GET', submitted.statusUrl, {
-        token,
-      });
-      expect(after.body).toMatchObject({ status: 'CANCELLED', refundedAmount: 0 });
+      await resumeAfterCancel(orders, token, submitted.statusUrl);
       expect(await balanceOf(token)).toBe(2_000);
       expect(await stockOf(1)).toBe(stockBefore);
     } finally {
