@@ -69,12 +69,13 @@ async function paidOrder(token: string, items: { productId: number; quantity: nu
 
 /**
  * Resumes the paused orders queue after the order was cancelled unapplied: its own job runs
- * now, meets the CANCELLED row and leaves the order as it was (nothing taken).
+ * now, meets the CANCELLED row and takes nothing (the balance and product 1's stock as given).
  */
 async function resumeAfterCancel(
   orders: ReturnType<typeof allOf>,
   token: string,
   statusUrl: string,
+  untouched: { balance: number; stockOf1: number },
 ): Promise<void> {
   const completedBefore = (await orders.getJobCounts('completed')).completed ?? 0;
   await orders.resume();
@@ -84,6 +85,8 @@ async function resumeAfterCancel(
   );
   const after = await request<OrderView>(world.api.baseUrl, 'GET', statusUrl, { token });
   expect(after.body).toMatchObject({ status: 'CANCELLED', refundedAmount: 0 });
+  expect(await balanceOf(token)).toBe(untouched.balance);
+  expect(await stockOf(1)).toBe(untouched.stockOf1);
 }
 
 describe('POST /api/orders/:orderId/cancel', () => {
@@ -222,9 +225,10 @@ describe('POST /api/orders/:orderId/cancel', () => {
         totalAmount: null,
         cancelledAt: expect.any(String),
       });
-      await resumeAfterCancel(orders, token, submitted.statusUrl);
-      expect(await balanceOf(token)).toBe(2_000);
-      expect(await stockOf(1)).toBe(stockBefore);
+      await resumeAfterCancel(orders, token, submitted.statusUrl, {
+        balance: 2_000,
+        stockOf1: stockBefore,
+      });
     } finally {
       await orders.resume();
     }
@@ -274,9 +278,10 @@ describe('POST /api/orders/:orderId/cancel', () => {
         replay.statusUrl,
       );
       expect(cancelled).toMatchObject({ status: 'CANCELLED', refundedAmount: 0, paidAt: null });
-      await resumeAfterCancel(orders, token, submitted.statusUrl);
-      expect(await balanceOf(token)).toBe(2_000);
-      expect(await stockOf(1)).toBe(stockBefore);
+      await resumeAfterCancel(orders, token, submitted.statusUrl, {
+        balance: 2_000,
+        stockOf1: stockBefore,
+      });
     } finally {
       await orders.resume();
     }
