@@ -13,7 +13,7 @@ export interface Exit {
 export type LogLine = Record<string, unknown> & { message?: unknown };
 
 /** Warning and error lines a process keeps ({@link RunningProcess.problemLines}). */
-const KEPT_PROBLEM_LINES = 5_000;
+const KEPT_PROBLEM_LINES = 20_000;
 
 /** How a started process is run and what is kept of its output. */
 export interface StartOptions {
