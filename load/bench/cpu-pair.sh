@@ -30,12 +30,11 @@ both() { # seconds, outA, outB
   taskset -c 0 wrk -t1 -c50 "-d$1s" "${args[@]}" "http://127.0.0.1:3999$path" >"$3" 2>&1
   wait $w
 }
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 out=$(mktemp -d)
 both 3 /dev/null /dev/null # warm-up
-a0=$(ticks $pa); b0=$(ticks $pb)
+a0=$(bench_ticks $pa); b0=$(bench_ticks $pb)
 both "$secs" "$out/a" "$out/b"
-a1=$(ticks $pa); b1=$(ticks $pb)
+a1=$(bench_ticks $pa); b1=$(bench_ticks $pb)
 ra=$(awk '/requests in/{print $1}' "$out/a"); rb=$(awk '/requests in/{print $1}' "$out/b")
 rm -rf "$out"
 python3 - "$(getconf CLK_TCK)" "$a0" "$a1" "$ra" "$b0" "$b1" "$rb" "$what" <<'PY'

@@ -25,13 +25,12 @@ if [ -n "${BENCH_USERS:-}" ]; then
   for user in $(seq "$BENCH_USERS"); do (cd "$dir" && node dist/cli/token.js "$user" | tail -1); done >"$BENCH_TOKENS"
   export BENCH_TOKENS
 fi
-cpu() { awk '{print $14+$15}' /proc/$pid/stat; }
 run() { # name, wrk args...
   local name=$1; shift
   wrk $wrk_options -d3s "$@" >/dev/null 2>&1   # warm-up
-  local c0=$(cpu)
+  local c0=$(bench_ticks $pid)
   local out=$(wrk $wrk_options -d8s "$@" 2>&1)
-  local c1=$(cpu)
+  local c1=$(bench_ticks $pid)
   local reqs=$(echo "$out" | awk '/requests in/{print $1}')
   local tick=$(getconf CLK_TCK)
   echo "$label $name reqs=$reqs cpu_us_per_req=$(echo "($c1-$c0)*1000000/$tick/$reqs" | bc -l | cut -c1-6) rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')"

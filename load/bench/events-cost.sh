@@ -15,7 +15,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lone-api.sh"
 export REDIS_URL=redis://127.0.0.1:6392 REDIS_PREFIX=evcost
 bench_database "$dir"
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 sql() { mariadb -h127.0.0.1 -uroot -N bench_cpu -e "$1"; }
 # The server's statement counters (every client's, the polling below included): all, UPDATEs.
 statements() {
@@ -39,7 +38,7 @@ run() { # label, platform url or ''
   bench_token "$dir"
   local mariadb; mariadb=$(pgrep -x mariadbd | head -1)
   local pids=("$api" "$worker" "$redis" "$mariadb" "$platform") before=() after=()
-  for p in "${pids[@]}"; do before+=("$(ticks "$p")"); done
+  for p in "${pids[@]}"; do before+=("$(bench_ticks "$p")"); done
   local q0; q0=$(statements)
   wrk -t1 -c50 "-d${secs}s" -s "$here/wrk/order.lua" http://127.0.0.1:3995/api/orders >/dev/null
   for _ in $(seq 600); do
@@ -50,7 +49,7 @@ run() { # label, platform url or ''
     [ "$left" = 0 ] && break
     sleep 0.5
   done
-  for p in "${pids[@]}"; do after+=("$(ticks "$p")"); done
+  for p in "${pids[@]}"; do after+=("$(bench_ticks "$p")"); done
   local q1; q1=$(statements)
   local orders; orders=$(sql "SELECT COUNT(*) FROM orders WHERE status = 'PAID'")
   local delivered; delivered=$(sql "SELECT COUNT(*) FROM order_events WHERE status = 'DELIVERED'")

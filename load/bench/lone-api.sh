@@ -1,6 +1,7 @@
-# Sourced by cpu-per-request.sh and cpu-pair.sh: what a lone API under wrk needs, set up once.
-# Node 24 on PATH; the environment (database bench_cpu, admission limits out of reach, the bench
-# JWT secret); and helpers. Needs MariaDB at its default.
+# Sourced by the lone-API and pairing scripts (cpu-per-request.sh, cpu-pair.sh, worker-pair.sh,
+# events-cost.sh): what a lone API under wrk needs, set up once. Node 24 on PATH; the environment
+# (database bench_cpu, admission limits out of reach, the bench JWT secret); and helpers.
+# Needs MariaDB at its default.
 bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$bench_dir/../../scripts/node24" >/dev/null
 export DATABASE_URL=mysql://root@127.0.0.1:3306/bench_cpu LOG_LEVEL=warn SEED_DEMO=false \
@@ -33,3 +34,6 @@ bench_token() {
   TOKEN=$(cd "$1" && node dist/cli/token.js 42 2>/dev/null | tail -1)
   export TOKEN
 }
+
+# CPU clock ticks (user + system, every thread) process <pid> has spent so far.
+bench_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

@@ -80,12 +80,11 @@ pids+=($wa $wb)
 for port in 9196 9197; do
   for _ in $(seq 100); do curl -s -o /dev/null "localhost:$port/healthz" && break; sleep 0.2; done
 done
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 redis_pid() { pgrep -f "redis-server 127.0.0.1:$1"; }
 ra=$(redis_pid 6392); rb=$(redis_pid 6393)
 finals() { mariadb -h127.0.0.1 -uroot -N "bench_wp$1" -e "SELECT COUNT(*) FROM orders"; }
 declare -A start
-for p in $wa $wb $ra $rb; do start[$p]=$(ticks "$p"); done
+for p in $wa $wb $ra $rb; do start[$p]=$(bench_ticks "$p"); done
 (cd "$A" && env $(side_env a "$A" 6392 0 9196) node dist/cli/ops.js resume orders >/dev/null) & r=$!
 (cd "$B" && env $(side_env b "$B" 6393 0 9197) node dist/cli/ops.js resume orders >/dev/null)
 wait $r
@@ -102,7 +101,7 @@ while [ "${still[a]}" -lt 3 ] || [ "${still[b]}" -lt 3 ]; do
     else
       last[$s]=$n; still[$s]=0
       if [ $s = a ]; then w=$wa; r=$ra; else w=$wb; r=$rb; fi
-      echo "$(ticks $w) $(ticks $r)" >"$out/$s"
+      echo "$(bench_ticks $w) $(bench_ticks $r)" >"$out/$s"
     fi
   done
   sleep 0.5
