@@ -166,10 +166,22 @@ export class Clients {
   }
 
   /** Waits until every accepted order is final or ON_HOLD, or `timeoutMs` passed. */
-  async drain(timeoutMs: number): Promise<void> {
+  /**
+   * Waits until every accepted order is final, for at most `timeoutMs`. With `stallMs`, it
+   * also ends once no order has become final for that long: where orders may be lost, the
+   * drain waits for the backlog, not for the lost ones, however fast the backlog grew.
+   */
+  async drain(timeoutMs: number, stallMs = Number.POSITIVE_INFINITY): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    let left = this.pending.size;
+    let progressAt = Date.now();
     for (let i = 0; this.pending.size > 0 && Date.now() < deadline && i < 100_000; i++) {
+      if (Date.now() - progressAt >= stallMs) return;
       await sleep(250);
+      if (this.pending.size < left) {
+        left = this.pending.size;
+        progressAt = Date.now();
+      }
     }
   }
 

@@ -135,6 +135,7 @@ export async function runScenario(
               REDIS_MIN_REPLICAS_ACK: String(spec.fault.acks),
             }
           : {}),
+        ...spec.env,
         ...options.extraEnv,
       },
       keep: options.keep,
@@ -194,7 +195,7 @@ export async function runScenario(
     phase = 'finishing submits';
     await clients.stopSubmitting();
     phase = 'drain';
-    await clients.drain(spec.drainMs);
+    await clients.drain(spec.drainMs, spec.drainStallMs);
     await clients.stop();
     clearInterval(ticker);
     // Quiescent before checking: nothing may change the rows reconcile reads.

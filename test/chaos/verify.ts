@@ -55,7 +55,10 @@ export interface OrderCounts {
 export interface Invariants {
   reconcileOk: boolean;
   reconcileOutput: string;
-  /** Users whose balance is not their funding minus the orders their clients saw PAID. */
+  /**
+   * Users whose balance is not their funding minus the orders their clients saw PAID (and, where
+   * losses are measured, minus the lost orders the database has PAID).
+   */
   balanceMismatches: number;
   /** Orders whose final status (as clients saw it) the database contradicts. */
   statusMismatches: number;
@@ -187,10 +190,15 @@ async function countOrders(
   };
 }
 
-/** Compares what the clients were told with what the database holds. */
+/**
+ * Compares what the clients were told with what the database holds. Where losses are measured,
+ * an order lost yet applied (its client never told) is spent all the same: what must still hold
+ * is that nothing else moved the balance.
+ */
 async function checkAgainstDatabase(
   clients: Clients,
   db: ChaosRows,
+  lossMeasured: boolean,
 ): Promise<Omit<Invariants, 'reconcileOk' | 'reconcileOutput'>> {
   const examples: string[] = [];
   const accepted = clients.orders.filter(
@@ -215,9 +223,14 @@ async function checkAgainstDatabase(
   }
   const spent = new Map<number, number>();
   for (const order of accepted) {
-    if (order.status === 'PAID') {
-      spent.set(order.userId, (spent.get(order.userId) ?? 0) + (order.totalAmount ?? 0));
-    }
+    const row = rows.get(order.resolvedAs ?? order.id);
+    const amount =
+      order.status === 'PAID'
+        ? (order.totalAmount ?? 0)
+        : lossMeasured && order.resolvedAt === undefined && row?.status === 'PAID'
+          ? (row.totalAmount ?? 0)
+          : 0;
+    if (amount > 0) spent.set(order.userId, (spent.get(order.userId) ?? 0) + amount);
   }
   const balances = await db.balances();
   let balanceMismatches = 0;
@@ -271,7 +284,7 @@ export async function verify(input: {
   const invariants: Invariants = {
     reconcileOk: reconciled.ok,
     reconcileOutput: reconciled.output.slice(0, 4_000),
-    ...(await checkAgainstDatabase(clients, db)),
+    ...(await checkAgainstDatabase(clients, db, spec.lossMeasured === true)),
   };
   const { cutAt, restoreAt } = fault;
   const outage = cutAt !== undefined && restoreAt !== undefined;
