@@ -165,11 +165,10 @@ export class Clients {
     }
   }
 
-  /** Waits until every accepted order is final or ON_HOLD, or `timeoutMs` passed. */
   /**
-   * Waits until every accepted order is final, for at most `timeoutMs`. With `stallMs`, it
-   * also ends once no order has become final for that long: where orders may be lost, the
-   * drain waits for the backlog, not for the lost ones, however fast the backlog grew.
+   * Waits until every accepted order is final or ON_HOLD, for at most `timeoutMs`. With
+   * `stallMs`, it also ends once no order has become final for that long: where orders may be
+   * lost, the drain waits for the backlog, not for the lost ones, however large it grew.
    */
   async drain(timeoutMs: number, stallMs = Number.POSITIVE_INFINITY): Promise<void> {
     const deadline = Date.now() + timeoutMs;
