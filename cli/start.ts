@@ -50,7 +50,8 @@ async function main(): Promise<void> {
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
-      // A second signal reaches the children too, and they exit at once.
+      // Forwarded. A child that also got it directly (Ctrl-C reaches the whole process group)
+      // takes the two as one request (shared/process.ts); a later second one stops it at once.
       stopping = true;
       stopAll(signal);
     });

@@ -129,6 +129,27 @@ describe('dist/workers/main.js', () => {
   });
 });
 
+describe('dist/cli/start.js (npm start)', () => {
+  it('When Ctrl-C reaches its whole process group, then the API and the workers each shut down cleanly, neither at once', async () => {
+    const start = runBuilt(
+      'cli/start.js',
+      [],
+      { ...ctx.env, PORT: '0', WORKER_METRICS_PORT: '0', LOG_LEVEL: 'info' },
+      { ownGroup: true },
+    );
+    started.push(start);
+    await start.waitForLog('api listening', 30_000);
+    await start.waitForLog('workers started', 30_000);
+    start.signalGroup('SIGINT');
+    expect(await start.waitForExit(15_000)).toEqual({ code: 0, signal: null });
+    const ended = start
+      .logs()
+      .filter((line) => line.message === 'shut down cleanly' || line.level === 'warn')
+      .map((line) => `${String(line.service)}: ${String(line.message)}`);
+    expect(ended.sort()).toEqual(['api: shut down cleanly', 'workers: shut down cleanly']);
+  });
+});
+
 describe('dist/cli/token.js', () => {
   it('When given user id 42, then it prints an HS256 JWT for sub 42 with an expiry', async () => {
     const token = run('cli/token.js', ['42']);

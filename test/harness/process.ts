@@ -37,6 +37,12 @@ export interface StartOptions {
    * nothing can be waited for then, except over HTTP ({@link RunningProcess.waitForHttp}).
    */
   direct?: boolean;
+  /**
+   * The process leads a process group of its own, as a command started from a terminal does,
+   * so {@link RunningProcess.signalGroup} reaches it and every child it starts, and
+   * {@link RunningProcess.stop} kills them all.
+   */
+  ownGroup?: boolean;
 }
 
 /**
@@ -68,6 +74,7 @@ export class RunningProcess {
   private all = '';
   private readonly lines: LogLine[] = [];
   private readonly keep: boolean;
+  private readonly ownGroup: boolean;
   private readonly logFile: string | undefined;
   private readonly log: WriteStream | undefined;
   private readonly waiters = new Set<(line: LogLine | string | undefined) => void>();
@@ -77,6 +84,7 @@ export class RunningProcess {
   constructor(command: string, args: readonly string[], options: StartOptions) {
     this.name = options.name ?? command;
     this.keep = options.keepOutput ?? true;
+    this.ownGroup = options.ownGroup ?? false;
     const { logFile } = options;
     this.logFile = logFile;
     if (logFile !== undefined) mkdirSync(path.dirname(logFile), { recursive: true });
@@ -85,6 +93,7 @@ export class RunningProcess {
       cwd: repoRoot(),
       env: options.env,
       stdio: direct === null ? ['ignore', 'pipe', 'pipe'] : ['ignore', direct, direct],
+      detached: this.ownGroup,
     });
     if (direct !== null) {
       // The child holds its own copy of the descriptor.
@@ -244,11 +253,32 @@ export class RunningProcess {
     return this.signalled ? undefined : `${this.name} exited (${exit.code ?? exit.signal})`;
   }
 
-  /** SIGKILL, and wait for the exit: the process gets no chance to finish anything. */
+  /**
+   * SIGKILL, and wait for the exit: the process gets no chance to finish anything. With
+   * `ownGroup`, every process left in its group is killed too.
+   */
   async stop(): Promise<void> {
     this.signalled = true;
-    if (this.running) this.child.kill('SIGKILL');
+    if (this.ownGroup) this.killGroup('SIGKILL');
+    else if (this.running) this.child.kill('SIGKILL');
     await this.exited;
+  }
+
+  /** With `ownGroup`: `signal` to every process of the group at once, as a terminal's Ctrl-C. */
+  signalGroup(signal: NodeJS.Signals): void {
+    if (!this.ownGroup) throw new Error(`${this.name} was not started with ownGroup`);
+    this.signalled = true;
+    this.killGroup(signal);
+  }
+
+  private killGroup(signal: NodeJS.Signals): void {
+    const { pid } = this.child;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // The group has no process left.
+    }
   }
 
   /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
