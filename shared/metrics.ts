@@ -76,6 +76,14 @@ export function createMetrics(service: 'api' | 'workers') {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers,
     }),
+    topSellersRefresh: new Histogram({
+      name: 'shop_top_sellers_refresh_seconds',
+      help:
+        "Time one refresh of the top-sellers ranking took (the worker holding that period's " +
+        'lock): it reads every order PAID in the last 72 h, so it grows with them',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30],
+      registers,
+    }),
     orderBatchSize: new Histogram({
       name: 'shop_order_batch_size',
       help: 'Orders applied per group-commit transaction (1 under light load)',

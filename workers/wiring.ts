@@ -252,15 +252,22 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
     logger,
   });
   observeCatalogSource(metrics, catalogSource);
-  const refreshTop = () =>
-    refreshTopSellers(
+  const refreshTop = () => {
+    const started = performance.now();
+    return refreshTopSellers(
       clients.records.redis,
       clients.records.keyspace.shared('catalog'),
       catalogSource.products,
       TOP_PERIOD_MS,
-    ).catch((error: unknown) => {
-      logger.debug('top sellers refresh skipped', { error: messageOf(error) });
-    });
+    ).then(
+      (refreshed) => {
+        if (refreshed) metrics.topSellersRefresh.observe((performance.now() - started) / 1e3);
+      },
+      (error: unknown) => {
+        logger.debug('top sellers refresh skipped', { error: messageOf(error) });
+      },
+    );
+  };
   const topTimer = setInterval(() => void refreshTop(), TOP_PERIOD_MS);
   topTimer.unref();
   // After the replica's first check, so the first ranking of a period reads it if it can.

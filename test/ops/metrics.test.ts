@@ -81,7 +81,7 @@ describe('GET /metrics', () => {
     expect(apiMetrics).toContain('nodejs_eventloop_lag_p99_seconds');
   });
 
-  it('When a worker has processed jobs, then its metrics carry job durations, accept-to-final latency and outcomes by failure code', () => {
+  it('When a worker has processed jobs, then its metrics carry job durations, accept-to-final latency, outcomes by failure code and its top-sellers refresh', () => {
     expect(workerMetrics).toMatch(
       /shop_job_duration_seconds_count\{[^}]*queue="orders",outcome="PAID"[^}]*\} 1/,
     );
@@ -95,6 +95,8 @@ describe('GET /metrics', () => {
       /shop_jobs_finished_total\{[^}]*queue="charges",status="COMPLETED",failure_code=""[^}]*\} 1/,
     );
     expect(workerMetrics).toMatch(/shop_breaker_state\{[^}]*breaker="worker-db"[^}]*\} 0/);
+    // The top-sellers ranking is refreshed once at start, then every 30 s.
+    expect(workerMetrics).toMatch(/shop_top_sellers_refresh_seconds_count\{[^}]*\} [1-9]/);
     expect(workerMetrics).toContain('# TYPE shop_jobs_on_hold_total counter');
     expect(workerMetrics).toContain('# TYPE shop_jobs_deferred_total counter');
     expect(workerMetrics).toContain('service="workers"');
