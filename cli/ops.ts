@@ -4,6 +4,9 @@ import { createCancellationsRepository } from '../shared/db/repositories/cancell
 import { createChargesRepository } from '../shared/db/repositories/charges';
 import { createEventsRepository } from '../shared/db/repositories/events';
 import { createOrdersRepository } from '../shared/db/repositories/orders';
+import { createStockRepository } from '../shared/db/repositories/stock';
+import { inTransaction } from '../shared/db/transaction';
+import { SALES_KEPT_HOURS } from '../shared/catalog/top-sellers';
 import { createSequelizeFromConfig } from '../shared/db/sequelize';
 import { createLogger } from '../shared/logger';
 import { createQueues, type RequestQueues } from '../shared/queues';
@@ -32,6 +35,9 @@ const HELP = `usage: npm run ops -- <command> [queue]
                      undelivered, the latest DEAD ones with their last error
   replay-events      DEAD events back to PENDING with fresh attempts, re-queued; failed
                      jobs of the events queue retried
+  rebuild-sales      recompute the hourly sales sums the top-sellers ranking reads, for the
+                     hours it keeps, from the PAID orders (after reconcile names drift in
+                     top-sellers-sums); orders and cancellations wait while it runs
   help               this text
 
 queues: charges, orders, events`;
@@ -140,6 +146,18 @@ const commands: Record<string, Command> = {
         await sequelize.close();
       }
     }),
+  async 'rebuild-sales'(config) {
+    const sequelize = createSequelizeFromConfig(config);
+    try {
+      const since = new Date(Date.now() - SALES_KEPT_HOURS * 3_600_000);
+      const stock = createStockRepository(sequelize);
+      const rows = await inTransaction(sequelize, (tx) => stock.rebuildSales(tx, since));
+      out(`rebuilt the sales sums since ${since.toISOString()}: ${String(rows)} product-hours`);
+      return 0;
+    } finally {
+      await sequelize.close();
+    }
+  },
   'replay-on-hold': (config) =>
     withQueues(config, async (queues, redis) => {
       const sequelize = createSequelizeFromConfig(config);

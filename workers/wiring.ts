@@ -9,7 +9,7 @@ import { createChargesRepository } from '../shared/db/repositories/charges';
 import { createEventsRepository } from '../shared/db/repositories/events';
 import { createOrdersRepository } from '../shared/db/repositories/orders';
 import { createProductsRepository } from '../shared/db/repositories/products';
-import { refreshTopSellers } from '../shared/catalog/top-sellers';
+import { refreshTopSellers, TOP_PERIOD_MS } from '../shared/catalog/top-sellers';
 import { createStockRepository } from '../shared/db/repositories/stock';
 import type { Logger } from '../shared/logger';
 import { CHECK_NAMES } from '../shared/db/reconcile';
@@ -142,8 +142,6 @@ function startPartitionedWorkers<J, V extends RequestView>(
   return { queue, watched };
 }
 
-const TOP_PERIOD_MS = 30_000;
-
 /** Tuning of one worker process beyond its config (tests shorten event delays with it). */
 export interface WorkerOptions {
   events?: Partial<EventDeliveryOptions>;
@@ -258,6 +256,7 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
       clients.records.redis,
       clients.records.keyspace.shared('catalog'),
       catalogSource.products,
+      (before) => breaker.run(() => stock.pruneSales(before)),
       TOP_PERIOD_MS,
     ).then(
       (refreshed) => {

@@ -3,6 +3,13 @@ import type { ProductsRepository } from '../db/repositories/products';
 
 export const TOP_WINDOW_HOURS = 72;
 export const TOP_LIMIT = 5;
+/** How often the workers recompute the ranking (the contract allows it 60 s of staleness). */
+export const TOP_PERIOD_MS = 30_000;
+/**
+ * Hours of sales sums the refresh keeps: the window and a day of margin, so a clock a little
+ * ahead of the database's never prunes an hour the reconcile still compares.
+ */
+export const SALES_KEPT_HOURS = TOP_WINDOW_HOURS + 24;
 
 export interface TopProducts {
   windowHours: number;
@@ -16,7 +23,10 @@ export interface TopProducts {
   }[];
 }
 
-/** The ranking, aggregated from PAID orders of the last 72 h (index orders_status_paid). */
+/**
+ * The ranking of PAID orders of the last 72 h: the hourly sales sums, and the PAID orders of
+ * the window's first, partial hour.
+ */
 export async function computeTopSellers(
   products: Pick<ProductsRepository, 'topSellers'>,
 ): Promise<TopProducts> {
@@ -36,13 +46,15 @@ export async function computeTopSellers(
 export const topSellersKey = (prefix: string) => `${prefix}:catalog:top-sellers`;
 
 /**
- * Recomputes the ranking into Redis. Several worker processes may call this on the same
- * schedule: a short Redis lock lets one of them do it per period.
+ * Recomputes the ranking into Redis, then drops the sales sums older than
+ * {@link SALES_KEPT_HOURS}. Several worker processes may call this on the same schedule: a
+ * short Redis lock lets one of them do it per period.
  */
 export async function refreshTopSellers(
   redis: RedisClient,
   prefix: string,
   products: Pick<ProductsRepository, 'topSellers'>,
+  pruneSales: (before: Date) => Promise<void>,
   periodMs: number,
 ): Promise<boolean> {
   const claimed = await redis.set(
@@ -55,5 +67,6 @@ export async function refreshTopSellers(
   if (claimed !== 'OK') return false;
   const top = await computeTopSellers(products);
   await redis.set(topSellersKey(prefix), JSON.stringify(top), 'PX', periodMs * 4);
+  await pruneSales(new Date(Date.now() - SALES_KEPT_HOURS * 3_600_000));
   return true;
 }

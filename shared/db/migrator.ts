@@ -5,11 +5,12 @@ import type { Logger } from '../logger';
 import { migration as initialSchema } from './migrations/0001-initial-schema';
 import { migration as eventsRelayIndex } from './migrations/0002-order-events-relay-index';
 import { migration as cancellationsAndRestocks } from './migrations/0003-cancellations-and-restocks';
+import { migration as productSalesHourly } from './migrations/0004-product-sales-hourly';
 
 export type Migration = MigrationFn<Sequelize>;
 
 /** Every migration, in order. Listed explicitly so the compiled build needs no globbing. */
-const migrations = [initialSchema, eventsRelayIndex, cancellationsAndRestocks];
+const migrations = [initialSchema, eventsRelayIndex, cancellationsAndRestocks, productSalesHourly];
 
 export function createMigrator(sequelize: Sequelize, logger?: Logger): Umzug<Sequelize> {
   return new Umzug({

@@ -67,6 +67,34 @@ const CHECKS: { name: string; description: string; sql: string }[] = [
       HAVING stock <> received - paidQuantity OR soldCounter <> paidQuantity`,
   },
   {
+    name: 'top-sellers-sums',
+    // The hours that reach into the last 72 (by the database's clock): the ones the ranking
+    // reads, which the refresh keeps a day longer.
+    description:
+      'Per product and hour of the last 72: the sales sums = units and revenue of the PAID orders paid in that hour',
+    sql: `
+      SELECT hourStart, productId,
+        CAST(SUM(keptQuantity) AS SIGNED) AS keptQuantity,
+        CAST(SUM(paidQuantity) AS SIGNED) AS paidQuantity,
+        CAST(SUM(keptRevenue) AS SIGNED) AS keptRevenue,
+        CAST(SUM(paidRevenue) AS SIGNED) AS paidRevenue
+      FROM (
+        SELECT DATE_FORMAT(hour_start, '%Y-%m-%d %H:00') AS hourStart, product_id AS productId,
+          quantity AS keptQuantity, revenue AS keptRevenue, 0 AS paidQuantity, 0 AS paidRevenue
+        FROM product_sales_hourly
+        WHERE hour_start >= DATE_FORMAT(UTC_TIMESTAMP() - INTERVAL 72 HOUR, '%Y-%m-%d %H:00')
+        UNION ALL
+        SELECT DATE_FORMAT(o.paid_at, '%Y-%m-%d %H:00'), oi.product_id,
+          0, 0, oi.quantity, oi.quantity * oi.unit_price
+        FROM orders o JOIN order_items oi ON oi.order_id = o.id
+        WHERE o.status = 'PAID'
+          AND o.paid_at >= DATE_FORMAT(UTC_TIMESTAMP() - INTERVAL 72 HOUR, '%Y-%m-%d %H:00')
+      ) sums
+      GROUP BY hourStart, productId
+      HAVING keptQuantity <> paidQuantity OR keptRevenue <> paidRevenue
+      ORDER BY hourStart, productId`,
+  },
+  {
     name: 'paid-orders-complete',
     description: 'Every PAID order: total = its items, one ledger debit (if total > 0), one event',
     sql: `

@@ -47,6 +47,7 @@ export const CONSTRAINT = {
   balanceLedgerSourceKnownWithRefund: 'balance_ledger_source_known_v2',
   productRestocksQuantityRange: 'product_restocks_quantity_range',
   productRestocksProduct: 'product_restocks_product_fk',
+  productSalesHourlyNonnegative: 'product_sales_hourly_nonnegative',
 } as const;
 
 /**

@@ -64,7 +64,9 @@ beforeAll(async () => {
      INSERT INTO ${DATABASE}.users (id, balance) VALUES (?, 5000);
      INSERT INTO ${DATABASE}.orders (id, user_id, status, total_amount, idempotency_key, paid_at)
        VALUES (?, ?, 'PAID', 1000, 'replica-only', NOW(3));
-     INSERT INTO ${DATABASE}.order_items (order_id, product_id, quantity, unit_price) VALUES (?, ?, 2, 500)`,
+     INSERT INTO ${DATABASE}.order_items (order_id, product_id, quantity, unit_price) VALUES (?, ?, 2, 500);
+     INSERT INTO ${DATABASE}.product_sales_hourly (hour_start, product_id, quantity, revenue)
+       VALUES (DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%d %H:00:00'), ?, 2, 1000)`,
     [
       REPLICA_ONLY_PRODUCT,
       `Replica only ${REPLICA_ONLY_PRODUCT}`,
@@ -72,6 +74,7 @@ beforeAll(async () => {
       REPLICA_ONLY_ORDER,
       REPLICA_ONLY_USER,
       REPLICA_ONLY_ORDER,
+      REPLICA_ONLY_PRODUCT,
       REPLICA_ONLY_PRODUCT,
     ],
   );

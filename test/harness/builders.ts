@@ -79,6 +79,23 @@ export async function insertOrder(sequelize: Sequelize, order: OrderSeed): Promi
         type: QueryTypes.INSERT,
       },
     );
+    // A paid order counts in its hour's sales sums, as the worker's transaction adds it.
+    if (status === 'PAID' && paidAt !== null) {
+      await sequelize.query(
+        `INSERT INTO product_sales_hourly (hour_start, product_id, quantity, revenue)
+         VALUES (DATE_FORMAT(?, '%Y-%m-%d %H:00:00'), ?, ?, ?)
+         ON DUPLICATE KEY UPDATE quantity = quantity + VALUES(quantity),
+           revenue = revenue + VALUES(revenue)`,
+        {
+          replacements: [
+            sqlDateTime(paidAt),
+            item.productId,
+            item.quantity,
+            item.quantity * item.unitPrice,
+          ],
+        },
+      );
+    }
   }
   return id;
 }
@@ -98,6 +115,7 @@ export async function insertUser(
 export async function clearShop(sequelize: Sequelize): Promise<void> {
   await sequelize.query('DELETE FROM order_items');
   await sequelize.query('DELETE FROM orders');
+  await sequelize.query('DELETE FROM product_sales_hourly');
   await sequelize.query('DELETE FROM products');
   await sequelize.query('DELETE FROM users');
 }

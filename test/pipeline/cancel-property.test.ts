@@ -69,7 +69,13 @@ const start = fc.record({
 async function reset(from: { stock: number[]; prices: number[]; balances: number[] }) {
   const query = (sql: string, replacements: unknown[] = []) =>
     world.ctx.sequelize.query(sql, { replacements });
-  for (const table of ['order_events', 'balance_ledger', 'order_cancellations', 'orders']) {
+  for (const table of [
+    'order_events',
+    'balance_ledger',
+    'order_cancellations',
+    'orders',
+    'product_sales_hourly',
+  ]) {
     await query(`DELETE FROM ${table}`);
   }
   for (const [i, id] of PRODUCTS.entries()) {

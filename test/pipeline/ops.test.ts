@@ -1,3 +1,4 @@
+import { QueryTypes } from 'sequelize';
 import { createTestContext, startApi, type RunningApi, type TestContext } from '../harness/context';
 import { request } from '../harness/http';
 import {
@@ -48,6 +49,11 @@ describe('npm run ops -- reconcile', () => {
       'stock-conservation',
     ],
     ['a PAID order missing its event', 'DELETE FROM order_events', 'paid-orders-complete'],
+    [
+      'the sales sums behind the orders',
+      'UPDATE product_sales_hourly SET quantity = quantity + 1',
+      'top-sellers-sums',
+    ],
   ])('When %s, then it names the drift and exits 1', async (_label, tamper, check) => {
     const token = await ctx.tokenFor(900);
     const workers = await startInProcessWorkers(ctx);
@@ -66,6 +72,7 @@ describe('npm run ops -- reconcile', () => {
     expect(result.out).toMatch(new RegExp(`DRIFT\\s+${check}`));
     // Undo, so the next case starts consistent.
     for (const table of [
+      'product_sales_hourly',
       'order_events',
       'balance_ledger',
       'order_items',
@@ -77,6 +84,37 @@ describe('npm run ops -- reconcile', () => {
     }
     await ctx.sequelize.query('UPDATE products SET stock = 100, sold_quantity = 0 WHERE id = 1');
   });
+});
+
+describe('npm run ops -- rebuild-sales', () => {
+  it('When the sales sums lost an hour, then rebuild-sales recomputes them from the PAID orders and the reconcile holds again', async () => {
+    const token = await ctx.tokenFor(902);
+    const workers = await startInProcessWorkers(ctx);
+    try {
+      await fund(api.baseUrl, token, 1_000);
+      for (const quantity of [1, 2]) {
+        const order = await submitOrder(api.baseUrl, token, [{ productId: 1, quantity }]);
+        expect(
+          await waitForFinal<{ status: string }>(api.baseUrl, token, order.statusUrl),
+        ).toMatchObject({ status: 'PAID' });
+      }
+    } finally {
+      await workers.close();
+    }
+    expect((await ops('reconcile')).code).toBe(0);
+    await ctx.sequelize.query('DELETE FROM product_sales_hourly');
+    expect((await ops('reconcile')).out).toMatch(/DRIFT\s+top-sellers-sums/);
+
+    const rebuilt = await ops('rebuild-sales');
+    expect(rebuilt.code).toBe(0);
+    expect(rebuilt.out).toMatch(/rebuilt the sales sums since \S+: 1 product-hours/);
+    const [sums] = await ctx.sequelize.query<{ quantity: number; revenue: number }>(
+      'SELECT quantity, revenue FROM product_sales_hourly WHERE product_id = 1',
+      { type: QueryTypes.SELECT },
+    );
+    expect(sums).toEqual({ quantity: 3, revenue: 300 });
+    expect((await ops('reconcile')).code).toBe(0);
+  }, 60_000);
 });
 
 describe('ON_HOLD and npm run ops -- replay-on-hold', () => {

@@ -218,6 +218,13 @@ async function refund(
   if (!(await deps.stock.returnLocked(tx, quantities))) {
     throw new Error(`order ${order.orderId}: a product sold fewer units than it returns`);
   }
+  if (order.paidAt !== null) {
+    await deps.stock.removeSalesLocked(
+      tx,
+      new Date(order.paidAt),
+      order.items.map((i) => ({ ...i, unitPrice: i.unitPrice ?? 0 })),
+    );
+  }
   if (total > 0) {
     const balanceAfter = await deps.balances.credit(tx, job.userId, total);
     if (balanceAfter === null) {

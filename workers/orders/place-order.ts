@@ -85,8 +85,8 @@ export async function placeOrder(
 /**
  * Applies accepted orders exactly once, all in ONE transaction of about ten statements however
  * many there are: lock the products and users they name (ascending id, as every writer locks),
- * decide each order in turn by {@link decideOrders}, then write orders, items, stock, balances,
- * ledger and outbox rows one multi-row statement each. The batch pays for one commit and one
+ * decide each order in turn by {@link decideOrders}, then write orders, items, stock, hourly
+ * sales, balances, ledger and outbox rows one multi-row statement each. The batch pays for one commit and one
  * lock of a hot product's row (what that buys: load/REPORT.md); each order still succeeds or
  * is refused on its own, and a refused order is recorded FAILED and changes nothing.
  *
@@ -225,6 +225,11 @@ async function decideAndWrite(
   const taken = await deps.stock.takeLocked(tx, decisions.takes);
   const debited = taken && (await deps.balances.debitLocked(tx, decisions.debits));
   if (!debited) throw new Error('a locked stock or balance changed under the decision');
+  await deps.stock.addSalesLocked(
+    tx,
+    now,
+    decisions.orders.flatMap((decision) => ('paid' in decision ? decision.paid.items : [])),
+  );
   await deps.balances.recordLedgerMany(tx, ledger);
   await deps.events.recordMany(tx, events);
   return decided;

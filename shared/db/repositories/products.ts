@@ -1,5 +1,6 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { sqlDateTime } from '../sql';
+import { salesHourOf } from './stock';
 
 export interface ProductSummary {
   id: number;
@@ -50,19 +51,32 @@ export function createProductsRepository(sequelize: Sequelize): ProductsReposito
     },
 
     async topSellers(since, limit) {
-      // Served by orders_status_paid (status = 'PAID' AND paid_at >= ?), then order_items' PK.
+      // The hours after the one `since` falls in come summed (product_sales_hourly's primary
+      // key); that first hour is read exactly from its PAID orders (orders_status_paid). The
+      // sums per product come first, then the names of those products (PRIMARY).
+      const edgeHourEnd = sqlDateTime(new Date(salesHourOf(since).getTime() + 3_600_000));
       const rows = await sequelize.query<TopSeller>(
-        `SELECT oi.product_id AS productId, p.name AS name,
-                CAST(SUM(oi.quantity) AS SIGNED) AS soldQuantity,
-                CAST(SUM(oi.quantity * oi.unit_price) AS SIGNED) AS revenue
-         FROM orders o
-         JOIN order_items oi ON oi.order_id = o.id
-         JOIN products p ON p.id = oi.product_id
-         WHERE o.status = 'PAID' AND o.paid_at >= ?
-         GROUP BY oi.product_id, p.name
-         ORDER BY soldQuantity DESC, productId ASC
+        `SELECT sold.productId, p.name AS name, sold.soldQuantity, sold.revenue
+         FROM (
+           SELECT product_id AS productId, CAST(SUM(quantity) AS SIGNED) AS soldQuantity,
+                  CAST(SUM(revenue) AS SIGNED) AS revenue
+           FROM (
+             SELECT product_id, quantity, revenue FROM product_sales_hourly WHERE hour_start >= ?
+             UNION ALL
+             SELECT oi.product_id, oi.quantity, oi.quantity * oi.unit_price
+             FROM orders o JOIN order_items oi ON oi.order_id = o.id
+             WHERE o.status = 'PAID' AND o.paid_at >= ? AND o.paid_at < ?
+           ) sale_lines
+           GROUP BY product_id
+           HAVING soldQuantity > 0
+         ) sold
+         JOIN products p ON p.id = sold.productId
+         ORDER BY sold.soldQuantity DESC, sold.productId ASC
          LIMIT ?`,
-        { replacements: [sqlDateTime(since), limit], type: QueryTypes.SELECT },
+        {
+          replacements: [edgeHourEnd, sqlDateTime(since), edgeHourEnd, limit],
+          type: QueryTypes.SELECT,
+        },
       );
       return rows;
     },

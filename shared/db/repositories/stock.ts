@@ -1,5 +1,31 @@
 import type { Sequelize, Transaction } from 'sequelize';
-import { select, write } from '../sql';
+import { select, sqlDateTime, write } from '../sql';
+
+/** The UTC hour a moment falls in: the key of its sales in product_sales_hourly. */
+export function salesHourOf(at: Date): Date {
+  return new Date(Math.floor(at.getTime() / 3_600_000) * 3_600_000);
+}
+
+/** An order line as the hourly sales sums count it. */
+export interface SoldLine {
+  productId: number;
+  quantity: number;
+  unitPrice: number;
+}
+
+/** Units and revenue per product, ascending product id (the order every writer locks in). */
+function sumByProduct(
+  lines: readonly SoldLine[],
+): [number, { quantity: number; revenue: number }][] {
+  const sums = new Map<number, { quantity: number; revenue: number }>();
+  for (const { productId, quantity, unitPrice } of lines) {
+    const sum = sums.get(productId) ?? { quantity: 0, revenue: 0 };
+    sum.quantity += quantity;
+    sum.revenue += quantity * unitPrice;
+    sums.set(productId, sum);
+  }
+  return [...sums].sort(([a], [b]) => a - b);
+}
 
 /** What an order transaction read under lock, before deciding anything. */
 export interface LockedOrderRows {
@@ -89,6 +115,97 @@ export function createStockRepository(sequelize: Sequelize) {
         tx,
       );
       return result.affectedRows === quantities.size;
+    },
+
+    /**
+     * Adds lines paid at `paidAt` to their hour's sales sums (product_sales_hourly), one
+     * statement for the batch. Only for products this transaction has locked: the sums then
+     * move with sold_quantity, and two writers never touch one product's hour at once.
+     */
+    async addSalesLocked(tx: Transaction, paidAt: Date, lines: readonly SoldLine[]): Promise<void> {
+      const sums = sumByProduct(lines);
+      if (sums.length === 0) return;
+      const hour = sqlDateTime(salesHourOf(paidAt));
+      await write(
+        sequelize,
+        `INSERT INTO product_sales_hourly (hour_start, product_id, quantity, revenue) VALUES ?
+         ON DUPLICATE KEY UPDATE quantity = quantity + VALUES(quantity),
+           revenue = revenue + VALUES(revenue)`,
+        [sums.map(([productId, sum]) => [hour, productId, sum.quantity, sum.revenue])],
+        tx,
+      );
+    },
+
+    /**
+     * Takes a cancelled order's lines out of the hour it was paid in, on products this
+     * transaction has locked. An hour older than the ranking keeps (pruned) has nothing to take
+     * from. The sums never go below zero: they are a statistic, and a drift (the reconcile's
+     * `top-sellers-sums` names it) must not block a refund.
+     */
+    async removeSalesLocked(
+      tx: Transaction,
+      paidAt: Date,
+      lines: readonly SoldLine[],
+    ): Promise<void> {
+      const sums = sumByProduct(lines);
+      if (sums.length === 0) return;
+      const by = (field: 'quantity' | 'revenue') => ({
+        sql: `CASE product_id ${'WHEN ? THEN ? '.repeat(sums.length)}END`,
+        values: sums.flatMap(([productId, sum]) => [productId, sum[field]]),
+      });
+      const quantity = by('quantity');
+      const revenue = by('revenue');
+      await write(
+        sequelize,
+        `UPDATE product_sales_hourly
+         SET quantity = GREATEST(quantity - ${quantity.sql}, 0),
+             revenue = GREATEST(revenue - ${revenue.sql}, 0)
+         WHERE hour_start = ? AND product_id IN (?)`,
+        [
+          ...quantity.values,
+          ...revenue.values,
+          sqlDateTime(salesHourOf(paidAt)),
+          sums.map(([productId]) => productId),
+        ],
+        tx,
+      );
+    },
+
+    /**
+     * Recomputes the sales sums of the hour `since` falls in and every later one from the PAID
+     * orders, and returns how many product-hours it wrote. It first locks every product row,
+     * as every writer of the sums does: orders and cancellations wait while it reads the
+     * window's orders, and none commits between that read and the write.
+     */
+    async rebuildSales(tx: Transaction, since: Date): Promise<number> {
+      const from = sqlDateTime(salesHourOf(since));
+      await select(sequelize, 'SELECT id FROM products ORDER BY id FOR UPDATE', [], tx);
+      await write(sequelize, 'DELETE FROM product_sales_hourly WHERE hour_start >= ?', [from], tx);
+      await write(
+        sequelize,
+        `INSERT INTO product_sales_hourly (hour_start, product_id, quantity, revenue)
+         SELECT DATE_FORMAT(o.paid_at, '%Y-%m-%d %H:00:00'), oi.product_id,
+                SUM(oi.quantity), SUM(oi.quantity * oi.unit_price)
+         FROM orders o JOIN order_items oi ON oi.order_id = o.id
+         WHERE o.status = 'PAID' AND o.paid_at >= ?
+         GROUP BY 1, 2`,
+        [from],
+        tx,
+      );
+      const [written] = await select<{ n: number }>(
+        sequelize,
+        'SELECT COUNT(*) AS n FROM product_sales_hourly WHERE hour_start >= ?',
+        [from],
+        tx,
+      );
+      return written?.n ?? 0;
+    },
+
+    /** Drops the sales sums of the hours before the one `before` falls in (not in a transaction). */
+    async pruneSales(before: Date): Promise<void> {
+      await write(sequelize, 'DELETE FROM product_sales_hourly WHERE hour_start < ?', [
+        sqlDateTime(salesHourOf(before)),
+      ]);
     },
   };
 }
