@@ -397,6 +397,8 @@ export function observeOutboxLag(
 /** The values of the latest completed reconcile that the reconcile gauges show. */
 export interface ReconcileGaugeValues {
   /** Unix ms. */
+  startedAt: number;
+  /** Unix ms. */
   completedAt: number;
   /** Rows drifting per check. */
   drift: Readonly<Record<string, number>>;
@@ -405,8 +407,8 @@ export interface ReconcileGaugeValues {
 }
 
 /**
- * shop_reconcile_drift{check}, shop_reconcile_last_run_timestamp_seconds and
- * shop_requests_stuck{kind}, read at scrape time from the latest completed reconcile, wherever
+ * shop_reconcile_drift{check}, shop_reconcile_last_run_timestamp_seconds,
+ * shop_reconcile_duration_seconds and shop_requests_stuck{kind}, read at scrape time from the latest completed reconcile, wherever
  * it ran: every worker process shows the same values. Before the first, every check and kind
  * reads 0 and the timestamp 0. A failed read keeps the last values.
  */
@@ -419,7 +421,7 @@ export function observeReconcile(
   },
 ): void {
   const registers = [metrics.registry];
-  // One read serves the three gauges of a scrape.
+  // One read serves the four gauges of a scrape.
   let reading: { at: number; values: Promise<ReconcileGaugeValues | null | undefined> } | null =
     null;
   const read = () => {
@@ -450,6 +452,18 @@ export function observeReconcile(
       this.set(latest ? latest.completedAt / 1_000 : 0);
     },
   });
+  const duration = new Gauge({
+    name: 'shop_reconcile_duration_seconds',
+    help:
+      'How long the last completed reconcile took (0 before the first): its checks scan the ' +
+      'whole history, so this grows with it',
+    registers,
+    async collect() {
+      const latest = await read();
+      if (latest === undefined) return;
+      this.set(latest ? (latest.completedAt - latest.startedAt) / 1_000 : 0);
+    },
+  });
   const stuck = new Gauge({
     name: 'shop_requests_stuck',
     help:
@@ -466,6 +480,7 @@ export function observeReconcile(
   // The series exist from the start, so alert rules see them before the first report.
   for (const check of options.checks) drift.set({ check }, 0);
   lastRun.set(0);
+  duration.set(0);
   for (const kind of options.kinds) stuck.set({ kind }, 0);
 }
 

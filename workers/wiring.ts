@@ -297,6 +297,7 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
       const report = await latestReport(redis, clients.records.keyspace.shared('reconcile'));
       return (
         report && {
+          startedAt: report.startedAt,
           completedAt: report.completedAt,
           drift: report.drift,
           stuck: {

@@ -19,7 +19,8 @@ export async function runReconcile(
   for (const check of report.checks) {
     const n = check.violations.length;
     drift += n;
-    out(`${n === 0 ? 'ok   ' : 'DRIFT'}  ${check.name.padEnd(36)} ${check.description}`);
+    const took = `${check.ms.toLocaleString('en-US')} ms`.padStart(10);
+    out(`${n === 0 ? 'ok   ' : 'DRIFT'}  ${check.name.padEnd(36)}${took}  ${check.description}`);
     for (const row of check.violations.slice(0, SHOWN_PER_CHECK))
       out(`         ${JSON.stringify(row)}`);
     if (n > SHOWN_PER_CHECK) out(`         ... and ${n - SHOWN_PER_CHECK} more`);

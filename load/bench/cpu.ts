@@ -227,3 +227,24 @@ export function parseRedisCpuSeconds(info: string): number {
   };
   return field('used_cpu_user') + field('used_cpu_sys');
 }
+
+/** The CPU (µs, from /proc) one server process spent while `work` ran, and its wall time (ms). */
+export async function serverCpuOf(
+  pid: number,
+  work: () => Promise<unknown>,
+): Promise<{ cpuUs: number; wallMs: number }> {
+  const stop = new CpuMeter().start({ server: [pid] });
+  const started = performance.now();
+  await work();
+  const wallMs = performance.now() - started;
+  return { cpuUs: stop().server ?? NaN, wallMs };
+}
+
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] ?? NaN)
+    : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
+}

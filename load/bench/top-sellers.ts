@@ -17,7 +17,8 @@ import { MigratedDatabase } from '../../test/harness/database';
 import { DedicatedMariaDb } from '../../test/harness/mariadb';
 import { resultsDir } from '../../test/harness/paths';
 import { lineChart } from '../report/render';
-import { clockTicksPerSecond, readStat } from './cpu';
+import { median, serverCpuOf } from './cpu';
+import { HISTORY_PRODUCTS, insertPaidOrders, seedHistory } from './history';
 import { BENCH_MARIADB } from './setup';
 
 /**
@@ -31,11 +32,7 @@ import { BENCH_MARIADB } from './setup';
  * orders' stock taken, with and without the sums' statement.
  */
 
-const PRODUCTS = 100;
-const USERS = 1_000;
-/** Orders are paid evenly over the last 71.7 h: all of them in the window. */
-const SPREAD_S = 258_000;
-const CHUNK = 100_000;
+const PRODUCTS = HISTORY_PRODUCTS;
 const WRITE_TRANSACTIONS = 1_000;
 const BATCH_ORDERS = 50;
 
@@ -58,51 +55,9 @@ async function rankingFromOrders(sequelize: Sequelize, since: Date) {
   );
 }
 
-/** PAID orders `from`..`to` (one to three units of one product each), paid over the window. */
-async function insertOrders(db: MigratedDatabase, from: number, to: number): Promise<void> {
-  for (let start = from; start <= to; start += CHUNK) {
-    const end = Math.min(to, start + CHUNK - 1);
-    const seq = `seq_${String(start)}_to_${String(end)}`;
-    await db.pool.query(
-      `INSERT INTO orders (id, user_id, status, total_amount, idempotency_key, created_at, paid_at, updated_at)
-       SELECT CONCAT('bench-top-', seq), 1 + seq MOD ${USERS}, 'PAID', 100 * (1 + seq MOD 3),
-              CONCAT('top-', seq), t, t, t
-       FROM (SELECT seq, UTC_TIMESTAMP(3) - INTERVAL (seq MOD ${SPREAD_S}) SECOND AS t FROM ${seq}) s`,
-    );
-    await db.pool.query(
-      `INSERT INTO order_items (order_id, product_id, quantity, unit_price)
-       SELECT CONCAT('bench-top-', seq), 1 + (seq * 7 + seq DIV 13) MOD ${PRODUCTS}, 1 + seq MOD 3, 100
-       FROM ${seq}`,
-    );
-    log(`  orders: ${String(end)} of ${String(to)}`);
-  }
-}
-
-/** MariaDB's CPU (µs) and the wall time (ms) of `work`, from /proc/<pid>/stat. */
-async function measure(pid: number, work: () => Promise<unknown>) {
-  const ticks = () => {
-    const stat = readStat(pid);
-    if (stat === undefined) throw new Error(`MariaDB (pid ${String(pid)}) is gone`);
-    return stat.own;
-  };
-  const before = ticks();
-  const started = performance.now();
-  await work();
-  const wallMs = performance.now() - started;
-  return { cpuUs: ((ticks() - before) * 1e6) / clockTicksPerSecond(), wallMs };
-}
-
 /** Runs `work` `times` times in a row. */
 const repeat = (times: number, work: () => Promise<unknown>) => async () => {
   for (let i = 0; i < times; i++) await work();
-};
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] ?? NaN)
-    : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
 };
 
 interface RefreshRow {
@@ -140,10 +95,7 @@ async function main(): Promise<number> {
     if (pid === undefined) throw new Error('MariaDB did not start');
     db = await MigratedDatabase.create(server.url(), 'shop_bench_top');
     sequelize = createSequelize(db.url, { poolMax: 2 });
-    await db.insertProducts(
-      Array.from({ length: PRODUCTS }, (_, i) => ({ id: i + 1, price: 100, stock: 1_000_000 })),
-      'Bench product',
-    );
+    await seedHistory(db);
     const products = createProductsRepository(sequelize);
     const stock = createStockRepository(sequelize);
 
@@ -151,7 +103,7 @@ async function main(): Promise<number> {
     let have = 0;
     for (const orders of sizes) {
       log(`${String(orders)} PAID orders in the window:`);
-      await insertOrders(db, have + 1, orders);
+      await insertPaidOrders(db, have + 1, orders);
       have = orders;
       // The sums as the order workers would have left them.
       const s = sequelize;
@@ -169,7 +121,7 @@ async function main(): Promise<number> {
       }
       // A sample runs for about a second at least (the CPU clock ticks every 10 ms).
       const timesFor = async (work: () => Promise<unknown>) =>
-        Math.max(1, Math.ceil(1_000 / Math.max(0.05, (await measure(pid, work)).wallMs)));
+        Math.max(1, Math.ceil(1_000 / Math.max(0.05, (await serverCpuOf(pid, work)).wallMs)));
       const times = { baseline: await timesFor(baseline), sums: await timesFor(sums) };
       const samples: Record<'baseline' | 'sums', { cpuMs: number; wallMs: number }[]> = {
         baseline: [],
@@ -180,7 +132,7 @@ async function main(): Promise<number> {
           round % 2 === 0 ? (['baseline', 'sums'] as const) : (['sums', 'baseline'] as const);
         for (const variant of order) {
           const work = variant === 'baseline' ? baseline : sums;
-          const used = await measure(pid, repeat(times[variant], work));
+          const used = await serverCpuOf(pid, repeat(times[variant], work));
           samples[variant].push({
             cpuMs: used.cpuUs / 1_000 / times[variant],
             wallMs: used.wallMs / times[variant],
@@ -235,7 +187,7 @@ async function main(): Promise<number> {
     const write = { without: [] as number[], with: [] as number[] };
     for (let round = 0; round < rounds; round++) {
       for (const withSums of round % 2 === 0 ? [false, true] : [true, false]) {
-        const used = await measure(pid, repeat(WRITE_TRANSACTIONS, transaction(withSums)));
+        const used = await serverCpuOf(pid, repeat(WRITE_TRANSACTIONS, transaction(withSums)));
         write[withSums ? 'with' : 'without'].push(used.cpuUs / WRITE_TRANSACTIONS);
       }
     }

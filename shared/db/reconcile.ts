@@ -11,6 +11,8 @@ export interface InvariantCheck {
   name: string;
   description: string;
   violations: Record<string, unknown>[];
+  /** How long its query took: the checks scan the whole history, so this grows with it. */
+  ms: number;
 }
 
 const CHECKS: { name: string; description: string; sql: string }[] = [
@@ -182,8 +184,10 @@ export const CHECK_NAMES: readonly string[] = Object.freeze(CHECKS.map((c) => c.
 export async function reconcile(sequelize: Sequelize): Promise<InvariantCheck[]> {
   const results: InvariantCheck[] = [];
   for (const check of CHECKS) {
+    const started = performance.now();
     const violations = await select<Record<string, unknown>>(sequelize, check.sql, []);
-    results.push({ name: check.name, description: check.description, violations });
+    const ms = Math.round(performance.now() - started);
+    results.push({ name: check.name, description: check.description, violations, ms });
   }
   return results;
 }

@@ -11,6 +11,7 @@ import { eventually } from '../harness/wait';
 import {
   completedRuns,
   drift,
+  duration,
   lastRun,
   nowS,
   samplesAfter,
@@ -100,6 +101,13 @@ describe('The scheduled reconcile', () => {
       );
       const again = lastRun(await scrape(a.metricsUrl));
       return first > since && first === again && others.every((v) => v === first);
+    });
+    // How long that run took, as its runner logged it.
+    await eventually("the duration shown is a logged run's", async () => {
+      const shown = duration(await scrape(off.metricsUrl));
+      return [...completedRuns(a.proc), ...completedRuns(b.proc)].some(
+        (line) => (Number(line.completedAt) - Number(line.startedAt)) / 1_000 === shown,
+      );
     });
     const samples = await scrape(off.metricsUrl);
     for (const check of CHECK_NAMES) expect(drift(samples, check)).toBe(0);

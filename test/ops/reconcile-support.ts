@@ -41,6 +41,8 @@ export const completedRuns = (proc: RunningProcess): LogLine[] =>
 
 export const lastRun = (samples: Sample[]): number =>
   sampleValue(samples, 'shop_reconcile_last_run_timestamp_seconds') ?? -1;
+export const duration = (samples: Sample[]): number =>
+  sampleValue(samples, 'shop_reconcile_duration_seconds') ?? -1;
 export const drift = (samples: Sample[], check: string): number | undefined =>
   sampleValue(samples, 'shop_reconcile_drift', { check });
 export const stuck = (samples: Sample[], kind: 'order' | 'charge'): number | undefined =>
