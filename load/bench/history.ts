@@ -1,4 +1,11 @@
-import type { MigratedDatabase } from '../../test/harness/database';
+import { mkdirSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { Sequelize } from 'sequelize';
+import { createSequelize } from '../../shared/db/sequelize';
+import { MigratedDatabase } from '../../test/harness/database';
+import { DedicatedMariaDb } from '../../test/harness/mariadb';
+import { resultsDir } from '../../test/harness/paths';
+import { BENCH_MARIADB } from './setup';
 
 /**
  * A shop's history written straight in SQL, fast (MariaDB's `seq_<from>_to_<to>` tables), for
@@ -88,5 +95,69 @@ export async function settleHistory(db: MigratedDatabase): Promise<void> {
            FROM order_items oi JOIN orders o ON o.id = oi.order_id WHERE o.status = 'PAID'
            GROUP BY oi.product_id) s ON s.product_id = p.id
      SET p.stock = 10000000 - s.sold, p.sold_quantity = s.sold`,
+  );
+}
+
+/** What a history bench's body gets: the world it measures, made and closed for it. */
+export interface HistoryBench {
+  db: MigratedDatabase;
+  sequelize: Sequelize;
+  /** The MariaDB server's process, whose CPU the bench reads. */
+  pid: number;
+  /** Ascending counts of `PAID` orders to measure at (`--orders`). */
+  sizes: number[];
+  rounds: number;
+  /** `load/results/<time>-<name>/`, created. */
+  dir: string;
+}
+
+/**
+ * The frame of a bench of whole-history work: parses `--orders` and `--rounds`, starts a
+ * MariaDB of its own with the bench's buffer pool, migrates a database and seeds the history's
+ * users and products, runs `body`, closes everything, and sets the exit code (1 on an error).
+ */
+export function runHistoryBench(name: string, body: (bench: HistoryBench) => Promise<number>) {
+  const run = async (): Promise<number> => {
+    const { values } = parseArgs({
+      options: {
+        orders: { type: 'string', default: '100000,300000,900000' },
+        rounds: { type: 'string', default: '3' },
+      },
+    });
+    const sizes = values.orders
+      .split(',')
+      .map(Number)
+      .sort((a, b) => a - b);
+    const rounds = Number(values.rounds);
+    if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !(rounds >= 1)) {
+      log('usage: --orders <n>[,<n>…] (ascending counts of PAID orders) --rounds <n>');
+      return 2;
+    }
+    const dir = resultsDir(new Date(), name);
+    mkdirSync(dir, { recursive: true });
+    const server = await DedicatedMariaDb.start(BENCH_MARIADB);
+    let db: MigratedDatabase | undefined;
+    let sequelize: Sequelize | undefined;
+    try {
+      const pid = server.pid;
+      if (pid === undefined) throw new Error('MariaDB did not start');
+      db = await MigratedDatabase.create(server.url(), `shop_bench_${name.replace(/-/g, '_')}`);
+      sequelize = createSequelize(db.url, { poolMax: 2 });
+      await seedHistory(db);
+      return await body({ db, sequelize, pid, sizes, rounds, dir });
+    } finally {
+      await sequelize?.close();
+      await db?.close(false);
+      await server.destroy();
+    }
+  };
+  run().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      log(error instanceof Error ? (error.stack ?? error.message) : String(error));
+      process.exitCode = 1;
+    },
   );
 }
