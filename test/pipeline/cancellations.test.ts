@@ -1,4 +1,5 @@
 import { reconcile } from '../../shared/db/reconcile';
+import { createProductsRepository } from '../../shared/db/repositories/products';
 import { createQueues, type RequestQueues } from '../../shared/queues';
 import { uuidv7 } from '../../shared/ids';
 import type { CancellationJob } from '../../shared/queues/cancellations';
@@ -139,6 +140,35 @@ describe('POST /api/orders/:orderId/cancel', () => {
       paidAt: order.paidAt,
       cancelledAt: cancelled.cancelledAt,
     });
+    await expectReconcileClean();
+  });
+
+  it('When a PAID order is cancelled, then the top-sellers ranking no longer counts its units', async () => {
+    await insertProduct(world.ctx, { id: 40, price: 100, stock: 10 });
+    await insertProduct(world.ctx, { id: 41, price: 100, stock: 10 });
+    const token = await world.ctx.tokenFor(340);
+    await fund(world.api.baseUrl, token, 10_000);
+    const sold = async () => {
+      const top = await createProductsRepository(world.ctx.sequelize).topSellers(
+        hoursAgo(72),
+        1_000,
+      );
+      return top.filter((p) => p.productId >= 40).map((p) => [p.productId, p.soldQuantity]);
+    };
+    const cancelled = await paidOrder(token, [{ productId: 40, quantity: 3 }]);
+    await paidOrder(token, [{ productId: 41, quantity: 2 }]);
+    await paidOrder(token, [{ productId: 40, quantity: 1 }]);
+    expect(await sold()).toEqual([
+      [40, 4],
+      [41, 2],
+    ]);
+
+    const cancel = await submitCancel(world.api.baseUrl, token, cancelled.orderId);
+    await waitForCancelled<OrderView>(world.api.baseUrl, token, cancel.statusUrl);
+    expect(await sold()).toEqual([
+      [41, 2],
+      [40, 1],
+    ]);
     await expectReconcileClean();
   });
 
