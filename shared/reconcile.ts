@@ -13,26 +13,38 @@ export interface ReconcileReport {
   startedAt: number;
   completedAt: number;
   checks: InvariantCheck[];
+  /** Where the invariant checks read. */
+  checksOn: ChecksSource;
   stuck: Record<RequestKind, StuckReport>;
 }
 
+export type ChecksSource = 'primary' | 'replica';
+
 export interface ReconcileDeps {
+  /** The primary: stuck requests are judged against it, and the checks read it by default. */
   sequelize: Sequelize;
   records: RequestRecords;
   logger: Logger;
+  /**
+   * Where this run's invariant checks read, asked at its start: a read replica that keeps up
+   * takes their full scans off the primary. Absent: the primary.
+   */
+  checksDb?: () => { sequelize: Sequelize; source: ChecksSource };
 }
 
 /**
  * The whole reconcile, as the scheduled worker run and `npm run ops -- reconcile` both do it:
- * every invariant check (full scans of the database), then the stuck requests of each kind
- * (which repairs the Redis records the database has final). Throws when either store fails.
+ * every invariant check (full scans of the database, or of a replica that keeps up), then the
+ * stuck requests of each kind (judged against the primary, which repairs the Redis records it
+ * has final). Throws when either store fails.
  */
 export async function reconcileAll(
   deps: ReconcileDeps,
   options: Omit<StuckOptions, 'now'>,
 ): Promise<ReconcileReport> {
   const startedAt = Date.now();
-  const checks = await reconcile(deps.sequelize);
+  const target = deps.checksDb?.() ?? { sequelize: deps.sequelize, source: 'primary' };
+  const checks = await reconcile(target.sequelize);
   const stuckDeps = {
     records: deps.records,
     logger: deps.logger,
@@ -45,5 +57,5 @@ export async function reconcileAll(
     charge: await findStuck(stuckDeps, 'charge', { ...options, now }),
     cancel: await findStuck(stuckDeps, 'cancel', { ...options, now }),
   };
-  return { startedAt, completedAt: Date.now(), checks, stuck };
+  return { startedAt, completedAt: Date.now(), checks, checksOn: target.source, stuck };
 }

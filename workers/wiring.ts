@@ -49,7 +49,10 @@ export interface WorkerClients {
   config: Config;
   logger: Logger;
   sequelize: Sequelize;
-  /** The read replica's connection (`DATABASE_REPLICA_URL`), if any: the top-sellers ranking. */
+  /**
+   * The read replica's connection (`DATABASE_REPLICA_URL`), if any: the top-sellers ranking and
+   * the reconcile's invariant checks read it while it keeps up.
+   */
   replica?: Sequelize | undefined;
   /** Connection for the BullMQ workers (role `worker`: maxRetriesPerRequest null). */
   connection: ConnectionOptions;
@@ -281,6 +284,11 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
       prefix: clients.records.keyspace.shared('reconcile'),
       breaker,
       logger,
+      // The checks' full scans read the replica while it keeps up, as the catalog does.
+      checksDb: () =>
+        clients.replica !== undefined && catalogSource.state === 'serving'
+          ? { sequelize: clients.replica, source: 'replica' }
+          : { sequelize, source: 'primary' },
     },
     {
       intervalS: config.reconcile.intervalS,

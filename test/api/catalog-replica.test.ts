@@ -8,6 +8,8 @@ import { uuidv7 } from '../../shared/ids';
 import { createRedis } from '../../shared/redis';
 import { createRequestRecords } from '../../shared/requests/records';
 import { startWorkers } from '../../workers/wiring';
+import { latestReport, reconcileKeys, type StoredReport } from '../../workers/reconcile/store';
+import { reconcile } from '../../shared/db/reconcile';
 import { insertProducts } from '../harness/builders';
 import {
   createTestContext,
@@ -246,6 +248,17 @@ describe('Catalog reads with a read replica', () => {
     }
   });
 
+  it("When the replica keeps up, then the workers' scheduled reconcile runs its checks on it", async () => {
+    await replicaIs('serving');
+    // The replica-only PAID order has no event and no ledger row: drift there, not on the primary.
+    const report = await reconcileReport('replica');
+    expect(report.drift['paid-orders-complete']).toBe(1);
+    const onPrimary = (await reconcile(ctx.sequelize)).find(
+      (check) => check.name === 'paid-orders-complete',
+    );
+    expect(onPrimary?.violations).toEqual([]);
+  });
+
   it('When the replica process is SIGKILLed, then catalog reads go to the primary and no read answers 5xx', async () => {
     await replicaIs('serving');
     const statuses: number[] = [];
@@ -271,4 +284,44 @@ describe('Catalog reads with a read replica', () => {
     expect(statuses.length).toBeGreaterThan(30);
     expect(statuses.filter((status) => status !== 200)).toEqual([]);
   }, 60_000);
+
+  it("When the replica is gone, then the workers' reconcile runs its checks on the primary", async () => {
+    await replicaIs('unavailable');
+    const report = await reconcileReport('primary');
+    expect(report.drift['paid-orders-complete']).toBe(0);
+  }, 60_000);
 });
+
+/**
+ * A report, with its checks on `on`, of a worker process over the primary and the replica that
+ * reconciles every second (its runs before the replica is first judged read the primary).
+ */
+async function reconcileReport(on: StoredReport['checksOn']): Promise<StoredReport> {
+  const redis: Redis = createRedis(ctx.config.redis.url, 'worker', ctx.logger);
+  const prefix = sharedBase(ctx, 'reconcile');
+  await redis.del(reconcileKeys(prefix).report, reconcileKeys(prefix).lastStart);
+  const workers = startWorkers({
+    config: { ...ctx.config, reconcile: { ...ctx.config.reconcile, intervalS: 1 } },
+    logger: ctx.logger,
+    sequelize: ctx.sequelize,
+    replica,
+    connection: redis,
+    records: createRequestRecords(redis, ctx.config.redis),
+  });
+  try {
+    const found: { report: StoredReport | null } = { report: null };
+    await eventually(
+      `a reconcile report from the ${on}`,
+      async () => {
+        found.report = await latestReport(redis, prefix);
+        return found.report?.checksOn === on;
+      },
+      SWITCH_MS + 10_000,
+    );
+    if (found.report === null) throw new Error('no reconcile report');
+    return found.report;
+  } finally {
+    await workers.close();
+    await redis.quit();
+  }
+}

@@ -2,7 +2,7 @@ import type { RedisClient } from '../../shared/redis';
 import { messageOf } from '../../shared/infra-errors';
 import type { Sequelize } from 'sequelize';
 import type { Logger } from '../../shared/logger';
-import { reconcileAll } from '../../shared/reconcile';
+import { reconcileAll, type ReconcileDeps } from '../../shared/reconcile';
 import type { DbBreaker } from '../../shared/resilience/breaker';
 import type { RequestRecords } from '../../shared/requests/records';
 import { createRedisLock } from './lock';
@@ -11,6 +11,8 @@ import { reconcileKeys, saveReport, summarize, type StoredReport } from './store
 export interface ReconcileScheduleDeps {
   sequelize: Sequelize;
   records: RequestRecords;
+  /** Where a run's invariant checks read ({@link ReconcileDeps.checksDb}); the primary if absent. */
+  checksDb?: ReconcileDeps['checksDb'];
   /** Holds the lock and the report; the caller owns it. */
   redis: RedisClient;
   prefix: string;
@@ -116,6 +118,7 @@ export function startReconcileSchedule(
       const stuck = report.stuck.order.count + report.stuck.charge.count;
       logger.log(drifting.length > 0 || stuck > 0 ? 'warn' : 'info', 'reconcile completed', {
         ms: report.completedAt - report.startedAt,
+        checksOn: report.checksOn,
         drift: Object.fromEntries(drifting),
         stuck: { order: report.stuck.order.count, charge: report.stuck.charge.count },
         stuckLowerBound: report.stuck.order.lowerBound || report.stuck.charge.lowerBound,

@@ -16,6 +16,8 @@ const storedSchema = z.object({
   completedAt: z.number(),
   /** Rows drifting per invariant check. */
   drift: z.record(z.string(), z.number().int().min(0)),
+  /** Where the checks read (reports stored before replicas could serve them: the primary). */
+  checksOn: z.enum(['primary', 'replica']).default('primary'),
   // Reports stored before cancellations existed have no `cancel`: none were stuck then.
   stuck: z.object({
     order: stuckSchema,
@@ -51,6 +53,7 @@ export function summarize(report: ReconcileReport): StoredReport {
     startedAt: report.startedAt,
     completedAt: report.completedAt,
     drift: Object.fromEntries(report.checks.map((c) => [c.name, c.violations.length])),
+    checksOn: report.checksOn,
     stuck: { order: stuck('order'), charge: stuck('charge'), cancel: stuck('cancel') },
     repaired: {
       order: report.stuck.order.repaired.length,
