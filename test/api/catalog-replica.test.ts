@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import type { Sequelize } from 'sequelize';
 import { topSellersKey, type TopProducts } from '../../shared/catalog/top-sellers';
+import type { Config } from '../../shared/config';
 import { createReplicaSequelizeFromConfig } from '../../shared/db/sequelize';
 import { uuidv7 } from '../../shared/ids';
 import { createRedis } from '../../shared/redis';
@@ -221,16 +222,7 @@ describe('Catalog reads with a read replica', () => {
 
   it('When workers precompute the top sellers, then they read the ranking from the replica', async () => {
     await replicaIs('serving');
-    const redis: Redis = createRedis(ctx.config.redis.url, 'worker', ctx.logger);
-    const workers = startWorkers({
-      config: ctx.config,
-      logger: ctx.logger,
-      sequelize: ctx.sequelize,
-      replica,
-      connection: redis,
-      records: createRequestRecords(redis, ctx.config.redis),
-    });
-    try {
+    await withReplicaWorkers(ctx.config, async (redis) => {
       let ranking: TopProducts | undefined;
       await eventually(
         'the workers precomputed the ranking',
@@ -242,10 +234,7 @@ describe('Catalog reads with a read replica', () => {
         SWITCH_MS,
       );
       expect(ranking?.products.map((p) => p.productId)).toEqual([REPLICA_ONLY_PRODUCT]);
-    } finally {
-      await workers.close();
-      await redis.quit();
-    }
+    });
   });
 
   it("When the replica keeps up, then the workers' scheduled reconcile runs its checks on it", async () => {
@@ -297,18 +286,10 @@ describe('Catalog reads with a read replica', () => {
  * reconciles every second (its runs before the replica is first judged read the primary).
  */
 async function reconcileReport(on: StoredReport['checksOn']): Promise<StoredReport> {
-  const redis: Redis = createRedis(ctx.config.redis.url, 'worker', ctx.logger);
+  const config = { ...ctx.config, reconcile: { ...ctx.config.reconcile, intervalS: 1 } };
   const prefix = sharedBase(ctx, 'reconcile');
-  await redis.del(reconcileKeys(prefix).report, reconcileKeys(prefix).lastStart);
-  const workers = startWorkers({
-    config: { ...ctx.config, reconcile: { ...ctx.config.reconcile, intervalS: 1 } },
-    logger: ctx.logger,
-    sequelize: ctx.sequelize,
-    replica,
-    connection: redis,
-    records: createRequestRecords(redis, ctx.config.redis),
-  });
-  try {
+  await ctx.redis.del(reconcileKeys(prefix).report, reconcileKeys(prefix).lastStart);
+  return withReplicaWorkers(config, async (redis) => {
     const found: { report: StoredReport | null } = { report: null };
     await eventually(
       `a reconcile report from the ${on}`,
@@ -320,6 +301,25 @@ async function reconcileReport(on: StoredReport['checksOn']): Promise<StoredRepo
     );
     if (found.report === null) throw new Error('no reconcile report');
     return found.report;
+  });
+}
+
+/** Runs `body` beside one process's workers over the primary and the replica, then stops them. */
+async function withReplicaWorkers<T>(
+  config: Config,
+  body: (redis: Redis) => Promise<T>,
+): Promise<T> {
+  const redis: Redis = createRedis(ctx.config.redis.url, 'worker', ctx.logger);
+  const workers = startWorkers({
+    config,
+    logger: ctx.logger,
+    sequelize: ctx.sequelize,
+    replica,
+    connection: redis,
+    records: createRequestRecords(redis, ctx.config.redis),
+  });
+  try {
+    return await body(redis);
   } finally {
     await workers.close();
     await redis.quit();
