@@ -21,6 +21,9 @@ const ARGS = [
   '--disable-sync',
 ];
 
+/** Captures tried before a screenshot fails the test. */
+const SCREENSHOT_ATTEMPTS = 3;
+
 /** Where screenshots go (git-ignored). */
 export const RESULTS_DIR = path.resolve(__dirname, '../../test-results/browser');
 
@@ -73,8 +76,18 @@ export async function launchBrowser(
     },
     async screenshot(page, name) {
       const file = path.join(RESULTS_DIR, `${name}.png`);
-      await page.screenshot({ path: file, fullPage: true });
-      return file;
+      // Headless Chromium now and then answers a capture with "Unable to capture screenshot"
+      // (a compositor frame not ready); the page is the same on the next frame, so try again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await page.screenshot({ path: file, fullPage: true });
+          return file;
+        } catch (error) {
+          const transient = String(error).includes('Unable to capture screenshot');
+          if (!transient || attempt >= SCREENSHOT_ATTEMPTS) throw error;
+          await page.waitForTimeout(250);
+        }
+      }
     },
     async close() {
       await context.close();
