@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SALES_KEPT_HOURS } from '../../shared/catalog/top-sellers';
+import { loadConfig } from '../../shared/config';
 import { reconcile, type InvariantCheck } from '../../shared/db/reconcile';
 import { createStockRepository } from '../../shared/db/repositories/stock';
 import { inTransaction } from '../../shared/db/transaction';
@@ -18,7 +19,8 @@ import { insertPaidOrders, runHistoryBench, settleHistory } from './history';
  * the share of a database core they take is the CPU of one run ÷ the interval.
  */
 
-const DEFAULT_INTERVAL_S = 300;
+/** `RECONCILE_INTERVAL_S` when nothing sets it. */
+const DEFAULT_INTERVAL_S = loadConfig({}).reconcile.intervalS;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 

@@ -4,6 +4,7 @@ import { FINAL_STATUSES, type CancellationView, type ChargeView, type OrderView 
 import { createCancellationsRepository } from './repositories/cancellations';
 import { createChargesRepository } from './repositories/charges';
 import { createOrdersRepository } from './repositories/orders';
+import { salesHourSql } from './repositories/stock';
 import { select } from './sql';
 
 /** One invariant of the contract and the rows that break it (empty when it holds). */
@@ -81,16 +82,16 @@ const CHECKS: { name: string; description: string; sql: string }[] = [
         CAST(SUM(keptRevenue) AS SIGNED) AS keptRevenue,
         CAST(SUM(paidRevenue) AS SIGNED) AS paidRevenue
       FROM (
-        SELECT DATE_FORMAT(hour_start, '%Y-%m-%d %H:00') AS hourStart, product_id AS productId,
+        SELECT ${salesHourSql('hour_start')} AS hourStart, product_id AS productId,
           quantity AS keptQuantity, revenue AS keptRevenue, 0 AS paidQuantity, 0 AS paidRevenue
         FROM product_sales_hourly
-        WHERE hour_start >= DATE_FORMAT(UTC_TIMESTAMP() - INTERVAL 72 HOUR, '%Y-%m-%d %H:00')
+        WHERE hour_start >= ${salesHourSql('UTC_TIMESTAMP() - INTERVAL 72 HOUR')}
         UNION ALL
-        SELECT DATE_FORMAT(o.paid_at, '%Y-%m-%d %H:00'), oi.product_id,
+        SELECT ${salesHourSql('o.paid_at')}, oi.product_id,
           0, 0, oi.quantity, oi.quantity * oi.unit_price
         FROM orders o JOIN order_items oi ON oi.order_id = o.id
         WHERE o.status = 'PAID'
-          AND o.paid_at >= DATE_FORMAT(UTC_TIMESTAMP() - INTERVAL 72 HOUR, '%Y-%m-%d %H:00')
+          AND o.paid_at >= ${salesHourSql('UTC_TIMESTAMP() - INTERVAL 72 HOUR')}
       ) sums
       GROUP BY hourStart, productId
       HAVING keptQuantity <> paidQuantity OR keptRevenue <> paidRevenue

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { uuidv7 } from '../../shared/ids';
+import { salesHourSql } from '../../shared/db/repositories/stock';
 
 /**
  * Test-data builders: rows inserted with plain SQL, the way operators and reporting tools
@@ -83,7 +84,7 @@ export async function insertOrder(sequelize: Sequelize, order: OrderSeed): Promi
     if (status === 'PAID' && paidAt !== null) {
       await sequelize.query(
         `INSERT INTO product_sales_hourly (hour_start, product_id, quantity, revenue)
-         VALUES (DATE_FORMAT(?, '%Y-%m-%d %H:00:00'), ?, ?, ?)
+         VALUES (${salesHourSql('?')}, ?, ?, ?)
          ON DUPLICATE KEY UPDATE quantity = quantity + VALUES(quantity),
            revenue = revenue + VALUES(revenue)`,
         {

@@ -86,9 +86,10 @@ export async function placeOrder(
  * Applies accepted orders exactly once, all in ONE transaction of about ten statements however
  * many there are: lock the products and users they name (ascending id, as every writer locks),
  * decide each order in turn by {@link decideOrders}, then write orders, items, stock, hourly
- * sales, balances, ledger and outbox rows one multi-row statement each. The batch pays for one commit and one
- * lock of a hot product's row (what that buys: load/REPORT.md); each order still succeeds or
- * is refused on its own, and a refused order is recorded FAILED and changes nothing.
+ * sales, balances, ledger and outbox rows one multi-row statement each. The batch pays for one
+ * commit and one lock of a hot product's row (what that buys: load/REPORT.md); each order still
+ * succeeds or is refused on its own, and a refused order is recorded FAILED and changes
+ * nothing.
  *
  * Outcomes, one per job in the jobs' order: the final view (FAILED included), or the error of
  * an order that could not be applied (an outage fails them all alike).

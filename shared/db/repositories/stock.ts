@@ -6,6 +6,9 @@ export function salesHourOf(at: Date): Date {
   return new Date(Math.floor(at.getTime() / 3_600_000) * 3_600_000);
 }
 
+/** The same hour in SQL: the `hour_start` of a DATETIME column or expression (UTC). */
+export const salesHourSql = (datetime: string) => `DATE_FORMAT(${datetime}, '%Y-%m-%d %H:00:00')`;
+
 /** An order line as the hourly sales sums count it. */
 export interface SoldLine {
   productId: number;
@@ -184,7 +187,7 @@ export function createStockRepository(sequelize: Sequelize) {
       await write(
         sequelize,
         `INSERT INTO product_sales_hourly (hour_start, product_id, quantity, revenue)
-         SELECT DATE_FORMAT(o.paid_at, '%Y-%m-%d %H:00:00'), oi.product_id,
+         SELECT ${salesHourSql('o.paid_at')}, oi.product_id,
                 SUM(oi.quantity), SUM(oi.quantity * oi.unit_price)
          FROM orders o JOIN order_items oi ON oi.order_id = o.id
          WHERE o.status = 'PAID' AND o.paid_at >= ?
