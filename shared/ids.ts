@@ -33,3 +33,13 @@ export function uuidv7(now: number = Date.now()): string {
 }
 
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The least UUID version 7 of this Unix millisecond or later, as the ids are stored (lower-case
+ * hex, ASCII collation): `id >= uuidv7Floor(t)` is a primary-key range over the rows whose id
+ * was made at `t` or after.
+ */
+export function uuidv7Floor(ms: number): string {
+  const hex = Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-0000-0000-000000000000`;
+}

@@ -15,6 +15,8 @@ export interface ReconcileReport {
   checks: InvariantCheck[];
   /** Where the invariant checks read. */
   checksOn: ChecksSource;
+  /** Unix ms the checks read from (a recent run), or null: every row (a full run). */
+  since: number | null;
   stuck: Record<RequestKind, StuckReport>;
 }
 
@@ -34,17 +36,22 @@ export interface ReconcileDeps {
 
 /**
  * The whole reconcile, as the scheduled worker run and `npm run ops -- reconcile` both do it:
- * every invariant check (full scans of the database, or of a replica that keeps up), then the
- * stuck requests of each kind (judged against the primary, which repairs the Redis records it
- * has final). Throws when either store fails.
+ * every invariant check (on the database, or on a replica that keeps up; over every row, or
+ * with `since` over the rows written from then on), then the stuck requests of each kind
+ * (judged against the primary, which repairs the Redis records it has final). Throws when
+ * either store fails.
  */
 export async function reconcileAll(
   deps: ReconcileDeps,
-  options: Omit<StuckOptions, 'now'>,
+  options: Omit<StuckOptions, 'now'> & { since?: number },
 ): Promise<ReconcileReport> {
   const startedAt = Date.now();
+  const { since, ...stuckOptions } = options;
   const target = deps.checksDb?.() ?? { sequelize: deps.sequelize, source: 'primary' };
-  const checks = await reconcile(target.sequelize);
+  const checks = await reconcile(
+    target.sequelize,
+    since === undefined ? undefined : new Date(since),
+  );
   const stuckDeps = {
     records: deps.records,
     logger: deps.logger,
@@ -53,9 +60,16 @@ export async function reconcileAll(
   };
   const now = Date.now();
   const stuck = {
-    order: await findStuck(stuckDeps, 'order', { ...options, now }),
-    charge: await findStuck(stuckDeps, 'charge', { ...options, now }),
-    cancel: await findStuck(stuckDeps, 'cancel', { ...options, now }),
+    order: await findStuck(stuckDeps, 'order', { ...stuckOptions, now }),
+    charge: await findStuck(stuckDeps, 'charge', { ...stuckOptions, now }),
+    cancel: await findStuck(stuckDeps, 'cancel', { ...stuckOptions, now }),
   };
-  return { startedAt, completedAt: Date.now(), checks, checksOn: target.source, stuck };
+  return {
+    startedAt,
+    completedAt: Date.now(),
+    checks,
+    checksOn: target.source,
+    since: since ?? null,
+    stuck,
+  };
 }

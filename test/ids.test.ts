@@ -1,4 +1,4 @@
-import { UUID_PATTERN, uuidv7 } from '../shared/ids';
+import { UUID_PATTERN, uuidv7, uuidv7Floor } from '../shared/ids';
 
 describe('uuidv7', () => {
   it('When many ids are made (across several refills of the random pool), then all are distinct, version 7, RFC variant', () => {
@@ -15,5 +15,16 @@ describe('uuidv7', () => {
     const ids = [1_700_000_000_000, 1_700_000_000_001, 1_800_000_000_000].map((t) => uuidv7(t));
     expect([...ids].sort()).toEqual(ids);
     expect(ids[0]?.slice(0, 13)).toBe('018bcfe5-6800');
+  });
+
+  it('When a floor is taken at a millisecond, then every id made at it or later sorts at or above it, every earlier one below', () => {
+    const t = 1_700_000_000_123;
+    const floor = uuidv7Floor(t);
+    expect(floor).toMatch(UUID_PATTERN);
+    for (let i = 0; i < 200; i++) {
+      expect(uuidv7(t) >= floor).toBe(true);
+      expect(uuidv7(t + 1 + i) >= floor).toBe(true);
+      expect(uuidv7(t - 1 - i) < floor).toBe(true);
+    }
   });
 });
