@@ -18,12 +18,14 @@ import { runReconcile } from './ops/reconcile';
 import { runReplayOnHold } from './ops/replay-on-hold';
 import { messageOf } from '../shared/infra-errors';
 
-const HELP = `usage: npm run ops -- <command> [queue]
+const HELP = `usage: npm run ops -- <command> [queue | time]
 
-  reconcile          check every contract invariant against the database and count the
+  reconcile [time]   check every contract invariant against the database and count the
                      accepted requests stuck for over STUCK_AFTER_S (repairing the Redis
                      records the database has final); prints what drifted and what is
-                     stuck, and exits 1 if anything did or is
+                     stuck, and exits 1 if anything did or is. With an ISO 8601 time
+                     (2026-12-05T10:00:00Z), the checks read only the rows written since
+                     then, as the workers' recent runs do: cheap, and blind to older rows
   queues             depth per state, completed/failed per minute, oldest waiting job
   on-hold            list ON_HOLD (failed) jobs with the reason of their last failure
   replay-on-hold     re-queue every ON_HOLD charge, order and cancellation (failed jobs, and
@@ -81,7 +83,13 @@ class UsageError extends Error {}
 const all = (queues: RequestQueues) => queues.observed().filter((o) => o.partition !== 'all');
 
 const commands: Record<string, Command> = {
-  async reconcile(config) {
+  async reconcile(config, time) {
+    const since = time === undefined ? undefined : Date.parse(time);
+    if (since !== undefined && !(/^\d{4}-\d\d-\d\dT/.test(time ?? '') && Number.isFinite(since))) {
+      throw new UsageError(
+        `reconcile takes an ISO 8601 time, e.g. 2026-12-05T10:00:00Z (got ${time ?? ''})`,
+      );
+    }
     const logger = createLogger({ level: 'error', service: 'ops' });
     const sequelize = createSequelizeFromConfig(config);
     // A few retries, then an error: a command must not wait forever on a Redis that is down.
@@ -89,7 +97,7 @@ const commands: Record<string, Command> = {
     try {
       const problems = await runReconcile(
         { sequelize, records: createRequestRecords(redis, config.redis), logger },
-        { stuckAfterS: config.reconcile.stuckAfterS },
+        { stuckAfterS: config.reconcile.stuckAfterS, ...(since === undefined ? {} : { since }) },
         out,
       );
       return problems === 0 ? 0 : 1;

@@ -4,17 +4,21 @@ const SHOWN_PER_CHECK = 20;
 const SHOWN_STUCK = 10;
 
 /**
- * Runs the whole reconcile and prints it: each invariant as ok or with the rows that drifted,
+ * Runs the whole reconcile (with `since`, its checks over the rows written from then on) and
+ * prints it: each invariant as ok or with the rows that drifted,
  * then per kind the accepted requests left stuck (with the oldest ids and their ages) and the
  * Redis records it repaired from the database. Resolves to what an operator must act on:
  * drifting rows plus stuck requests (repairs are done, not drift).
  */
 export async function runReconcile(
   deps: ReconcileDeps,
-  options: { stuckAfterS: number },
+  options: { stuckAfterS: number; since?: number },
   out: (line: string) => void,
 ): Promise<number> {
   const report = await reconcileAll(deps, { ...options, shown: SHOWN_STUCK });
+  if (report.since !== null) {
+    out(`reconcile: the rows written since ${new Date(report.since).toISOString()} only`);
+  }
   let drift = 0;
   for (const check of report.checks) {
     const n = check.violations.length;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { QueryTypes } from 'sequelize';
 import { createTestContext, startApi, type RunningApi, type TestContext } from '../harness/context';
 import { request } from '../harness/http';
@@ -29,6 +30,22 @@ afterAll(async () => {
 });
 
 const ops = (command: string) => runOps(ctx, command);
+
+/** Undoes a case's orders and charges, so the next case starts consistent. */
+async function clearHistory(): Promise<void> {
+  for (const table of [
+    'product_sales_hourly',
+    'order_events',
+    'balance_ledger',
+    'order_items',
+    'orders',
+    'charges',
+    'users',
+  ]) {
+    await ctx.sequelize.query(`DELETE FROM ${table}`);
+  }
+  await ctx.sequelize.query('UPDATE products SET stock = 100, sold_quantity = 0 WHERE id = 1');
+}
 
 describe('npm run ops -- reconcile', () => {
   it('When the data is consistent, then it reports every invariant as ok and exits 0', async () => {
@@ -70,20 +87,47 @@ describe('npm run ops -- reconcile', () => {
     const result = await ops('reconcile');
     expect(result.code).toBe(1);
     expect(result.out).toMatch(new RegExp(`DRIFT\\s+${check}`));
-    // Undo, so the next case starts consistent.
-    for (const table of [
-      'product_sales_hourly',
-      'order_events',
-      'balance_ledger',
-      'order_items',
-      'orders',
-      'charges',
-      'users',
-    ]) {
-      await ctx.sequelize.query(`DELETE FROM ${table}`);
-    }
-    await ctx.sequelize.query('UPDATE products SET stock = 100, sold_quantity = 0 WHERE id = 1');
+    await clearHistory();
   });
+});
+
+describe('npm run ops -- reconcile <time>', () => {
+  it('When given a time, then its checks read the rows written since then only; a time it cannot read is a usage error', async () => {
+    const token = await ctx.tokenFor(903);
+    const before = new Date().toISOString();
+    const workers = await startInProcessWorkers(ctx);
+    try {
+      await fund(api.baseUrl, token, 1_000);
+      const order = await submitOrder(api.baseUrl, token, [{ productId: 1, quantity: 1 }]);
+      expect(
+        await waitForFinal<{ status: string }>(api.baseUrl, token, order.statusUrl),
+      ).toMatchObject({ status: 'PAID' });
+    } finally {
+      await workers.close();
+    }
+    await sleep(20);
+    const after = new Date().toISOString();
+    // A drift in the user's row that leaves its updated_at as it was.
+    await ctx.sequelize.query(
+      'UPDATE users SET balance = balance + 1, updated_at = updated_at WHERE id = 903',
+    );
+    try {
+      const recent = await runOps(ctx, 'reconcile', after);
+      expect(recent.out).toContain(`reconcile: the rows written since ${after} only`);
+      expect(recent.code).toBe(0);
+      const covering = await runOps(ctx, 'reconcile', before);
+      expect(covering.code).toBe(1);
+      expect(covering.out).toMatch(/DRIFT\s+balance-equals-ledger-and-history/);
+      expect((await ops('reconcile')).code).toBe(1);
+    } finally {
+      await ctx.sequelize.query('UPDATE users SET balance = balance - 1 WHERE id = 903');
+    }
+    expect((await ops('reconcile')).code).toBe(0);
+
+    const bad = await runOps(ctx, 'reconcile', 'yesterday');
+    expect(bad.code).toBe(2);
+    await clearHistory();
+  }, 60_000);
 });
 
 describe('npm run ops -- rebuild-sales', () => {
