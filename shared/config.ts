@@ -141,6 +141,13 @@ const envSchema = z
      */
     RECONCILE_INTERVAL_S: int(0, 86_400).default(300),
     /**
+     * A scheduled run checks every row once this many seconds have passed since the last run
+     * that did (and while the last run found drift); the runs between check only the rows
+     * written since the run before them, so their cost follows the traffic, not the history.
+     * 0: every run checks every row.
+     */
+    RECONCILE_FULL_INTERVAL_S: int(0, 2_592_000).default(86_400),
+    /**
      * An accepted request that is still not final (and not ON_HOLD) this long after its 202
      * counts as stuck: `shop_requests_stuck` and `npm run ops -- reconcile`.
      */
@@ -252,7 +259,11 @@ export interface Config {
     readonly maxInFlight: number;
   };
   readonly catalog: { readonly staleIfErrorS: number };
-  readonly reconcile: { readonly intervalS: number; readonly stuckAfterS: number };
+  readonly reconcile: {
+    readonly intervalS: number;
+    readonly fullIntervalS: number;
+    readonly stuckAfterS: number;
+  };
   readonly shutdownTimeoutMs: number;
   readonly rateLimitPerMinute: number;
   readonly orderCancelWindowH: number;
@@ -349,7 +360,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxInFlight: e.ADMISSION_MAX_IN_FLIGHT,
     },
     catalog: { staleIfErrorS: e.CATALOG_STALE_IF_ERROR_S },
-    reconcile: { intervalS: e.RECONCILE_INTERVAL_S, stuckAfterS: e.STUCK_AFTER_S },
+    reconcile: {
+      intervalS: e.RECONCILE_INTERVAL_S,
+      fullIntervalS: e.RECONCILE_FULL_INTERVAL_S,
+      stuckAfterS: e.STUCK_AFTER_S,
+    },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     orderCancelWindowH: e.ORDER_CANCEL_WINDOW_H,

@@ -455,8 +455,8 @@ export function observeReconcile(
   const duration = new Gauge({
     name: 'shop_reconcile_duration_seconds',
     help:
-      'How long the last completed reconcile took (0 before the first): its checks scan the ' +
-      'whole history, so this grows with it',
+      'How long the last completed reconcile took (0 before the first): a full run scans the ' +
+      'whole history, so it grows with it',
     registers,
     async collect() {
       const latest = await read();

@@ -292,6 +292,7 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
     },
     {
       intervalS: config.reconcile.intervalS,
+      fullIntervalS: config.reconcile.fullIntervalS,
       stuckAfterS: config.reconcile.stuckAfterS,
       ...(options.reconcileMaxExamined === undefined
         ? {}

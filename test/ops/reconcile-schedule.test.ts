@@ -3,7 +3,8 @@ import { FaultProxy } from '../harness/fault-proxy';
 import { loadConfig } from '../../shared/config';
 import { CHECK_NAMES } from '../../shared/db/reconcile';
 import { createRedisLock } from '../../workers/reconcile/lock';
-import { latestReport } from '../../workers/reconcile/store';
+import { RECENT_MARGIN_MS, sinceOfNextRun } from '../../workers/reconcile/schedule';
+import { latestReport, type StoredReport } from '../../workers/reconcile/store';
 import { createTestContext, type TestContext } from '../harness/context';
 import { insertProduct, startInProcessWorkers } from '../harness/pipeline';
 import type { RunningProcess } from '../harness/process';
@@ -67,9 +68,50 @@ describe('The reconcile lock', () => {
   });
 });
 
+describe('Which rows a scheduled run checks', () => {
+  const DAY_MS = 86_400_000;
+  const report = (fields: Partial<StoredReport>): StoredReport => ({
+    startedAt: 1_000_000,
+    completedAt: 1_001_000,
+    drift: { 'stock-conservation': 0 },
+    checksOn: 'primary',
+    since: null,
+    lastFullStartedAt: 1_000_000,
+    stuck: {
+      order: { count: 0, lowerBound: false, candidates: 0, examined: 0, oldest: [] },
+      charge: { count: 0, lowerBound: false, candidates: 0, examined: 0, oldest: [] },
+      cancel: { count: 0, lowerBound: false, candidates: 0, examined: 0, oldest: [] },
+    },
+    repaired: { order: 0, charge: 0, cancel: 0 },
+    ...fields,
+  });
+
+  it('When a full run is on record, recent and clean, then the next run reads from the start of the last one, less the margin', () => {
+    const last = report({ startedAt: 5_000_000, since: 4_000_000 });
+    expect(sinceOfNextRun(last, 5_300_000, DAY_MS)).toBe(5_000_000 - RECENT_MARGIN_MS);
+  });
+
+  it('When no run is on record, none was full, the last full one is a full interval old, the last run found drift, or full runs are every run, then the next run checks every row', () => {
+    expect(sinceOfNextRun(null, 5_000_000, DAY_MS)).toBeNull();
+    expect(sinceOfNextRun(report({ lastFullStartedAt: 0 }), 5_000_000, DAY_MS)).toBeNull();
+    expect(sinceOfNextRun(report({}), 1_000_000 + DAY_MS, DAY_MS)).toBeNull();
+    expect(sinceOfNextRun(report({}), 1_000_000 + DAY_MS - 1, DAY_MS)).toBe(
+      1_000_000 - RECENT_MARGIN_MS,
+    );
+    expect(
+      sinceOfNextRun(report({ drift: { 'stock-conservation': 1 } }), 1_300_000, DAY_MS),
+    ).toBeNull();
+    expect(sinceOfNextRun(report({}), 1_300_000, 0)).toBeNull();
+  });
+});
+
 describe('The scheduled reconcile', () => {
-  it('When nothing is configured, then it runs every 300 s and counts requests stuck after 300 s', () => {
-    expect(loadConfig({}).reconcile).toEqual({ intervalS: 300, stuckAfterS: 300 });
+  it('When nothing is configured, then it runs every 300 s, checks every row once a day, and counts requests stuck after 300 s', () => {
+    expect(loadConfig({}).reconcile).toEqual({
+      intervalS: 300,
+      fullIntervalS: 86_400,
+      stuckAfterS: 300,
+    });
   });
 
   it('When two worker processes run it every second, then one runs at a time, at most once per interval, and a process with the schedule off exports the same values', async () => {
@@ -92,6 +134,17 @@ describe('The scheduled reconcile', () => {
       );
     }
     expect(completedRuns(off.proc)).toEqual([]);
+    // The first run on record checks every row; each later one the rows since the one before.
+    const logged = [...completedRuns(a.proc), ...completedRuns(b.proc)].sort(
+      (x, y) => Number(x.startedAt) - Number(y.startedAt),
+    );
+    expect(logged[0]?.scope).toBe('full');
+    for (let i = 1; i < logged.length; i++) {
+      expect(logged[i]?.scope).toBe('recent');
+      expect(logged[i]?.since).toBe(
+        new Date(Number(logged[i - 1]?.startedAt) - RECENT_MARGIN_MS).toISOString(),
+      );
+    }
 
     // Same values everywhere: the latest stored report, read between two runs.
     await eventually('all three processes show the same last run', async () => {
@@ -134,6 +187,11 @@ describe('The scheduled reconcile', () => {
     for (const samples of await samplesAfter([runner, off], since)) {
       expect(drift(samples, 'stock-conservation')).toBe(0);
     }
+    // A run after one that found drift checks every row: the drift stays in view until fixed.
+    const runs = completedRuns(runner.proc);
+    const afterDrift = runs.filter((_, i) => Object.keys(runs[i - 1]?.drift ?? {}).length > 0);
+    expect(afterDrift.length).toBeGreaterThan(0);
+    for (const run of afterDrift) expect(run.scope).toBe('full');
   }, 60_000);
 
   it('When the database is down at a tick, then the failure is logged, the worker keeps running, and a later interval completes', async () => {

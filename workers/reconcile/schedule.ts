@@ -6,7 +6,7 @@ import { reconcileAll, type ReconcileDeps } from '../../shared/reconcile';
 import type { DbBreaker } from '../../shared/resilience/breaker';
 import type { RequestRecords } from '../../shared/requests/records';
 import { createRedisLock } from './lock';
-import { reconcileKeys, saveReport, summarize, type StoredReport } from './store';
+import { latestReport, reconcileKeys, saveReport, summarize, type StoredReport } from './store';
 
 export interface ReconcileScheduleDeps {
   sequelize: Sequelize;
@@ -24,6 +24,11 @@ export interface ReconcileScheduleDeps {
 export interface ReconcileScheduleOptions {
   /** Seconds between runs (`RECONCILE_INTERVAL_S`), on the wall-clock grid; 0: never. */
   intervalS: number;
+  /**
+   * Seconds between full runs (`RECONCILE_FULL_INTERVAL_S`); the runs between them are recent
+   * ({@link sinceOfNextRun}). 0: every run is full.
+   */
+  fullIntervalS: number;
   /** `STUCK_AFTER_S`. */
   stuckAfterS: number;
   /** Open ids examined per kind and run (default 10,000; see `findStuck`). */
@@ -44,6 +49,30 @@ export interface ReconcileSchedule {
 const MIN_LEASE_MS = 30_000;
 
 /**
+ * How far before the previous run's start a recent run reads: a transaction still open at that
+ * start commits rows stamped before it, and the workers' clocks may differ from the runner's.
+ */
+export const RECENT_MARGIN_MS = 120_000;
+
+/**
+ * Where the next run's checks read from (unix ms), or null for a full run: full when no run is
+ * on record, when the last full one started `fullIntervalMs` ago or more, and while the last
+ * run found drift (so the drift stays in view, and its gauge falls to 0 only when a full run
+ * no longer finds it); otherwise from the start of the last completed run, less a margin, so
+ * consecutive runs leave no gap whatever ran or failed between them.
+ */
+export function sinceOfNextRun(
+  previous: StoredReport | null,
+  now: number,
+  fullIntervalMs: number,
+): number | null {
+  if (fullIntervalMs === 0 || previous === null || previous.lastFullStartedAt === 0) return null;
+  if (now - previous.lastFullStartedAt >= fullIntervalMs) return null;
+  if (Object.values(previous.drift).some((rows) => rows > 0)) return null;
+  return previous.startedAt - RECENT_MARGIN_MS;
+}
+
+/**
  * The reconcile on a schedule. Every worker process ticks at each multiple of the interval of
  * wall-clock time; at each tick one of them runs it:
  *
@@ -53,7 +82,8 @@ const MIN_LEASE_MS = 30_000;
  *   run of its slot ended) that the slot is done;
  * - the run's report is stored in RedisClient, where every process's gauges read it.
  *
- * The reconcile's queries are full scans, so they stay off the job breaker: a slow scan must not
+ * Each run is full or recent ({@link sinceOfNextRun}); the runner reads the last report to tell.
+ * The reconcile's queries can be long scans, so they stay off the job breaker: a slow scan must not
  * count as a failed job and open the breaker for the jobs. A run is skipped while that breaker
  * is open (the database is known down). A failed or skipped run is logged and tried again at
  * the next tick; nothing here throws into the process.
@@ -73,6 +103,8 @@ export function startReconcileSchedule(
 
   /** Runs the reconcile within the lease; throws if it fails or takes longer. */
   async function reconcileWithinLease(): Promise<StoredReport> {
+    const previous = await latestReport(deps.redis, deps.prefix);
+    const since = sinceOfNextRun(previous, Date.now(), options.fullIntervalS * 1_000);
     let timeout: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       timeout = setTimeout(() => {
@@ -84,11 +116,12 @@ export function startReconcileSchedule(
       const report = await Promise.race([
         reconcileAll(deps, {
           stuckAfterS: options.stuckAfterS,
+          ...(since === null ? {} : { since }),
           ...(options.maxExamined === undefined ? {} : { maxExamined: options.maxExamined }),
         }),
         expired,
       ]);
-      return summarize(report);
+      return summarize(report, previous?.lastFullStartedAt);
     } finally {
       clearTimeout(timeout);
     }
@@ -119,6 +152,8 @@ export function startReconcileSchedule(
       logger.log(drifting.length > 0 || stuck > 0 ? 'warn' : 'info', 'reconcile completed', {
         ms: report.completedAt - report.startedAt,
         checksOn: report.checksOn,
+        scope: report.since === null ? 'full' : 'recent',
+        ...(report.since === null ? {} : { since: new Date(report.since).toISOString() }),
         drift: Object.fromEntries(drifting),
         stuck: { order: report.stuck.order.count, charge: report.stuck.charge.count },
         stuckLowerBound: report.stuck.order.lowerBound || report.stuck.charge.lowerBound,

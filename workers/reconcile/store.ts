@@ -18,6 +18,10 @@ const storedSchema = z.object({
   drift: z.record(z.string(), z.number().int().min(0)),
   /** Where the checks read (reports stored before replicas could serve them: the primary). */
   checksOn: z.enum(['primary', 'replica']).default('primary'),
+  /** Unix ms a recent run's checks read from; null for a full run (every report before them). */
+  since: z.number().nullable().default(null),
+  /** Unix ms the last full run up to this one started; 0: none on record. */
+  lastFullStartedAt: z.number().default(0),
   // Reports stored before cancellations existed have no `cancel`: none were stuck then.
   stuck: z.object({
     order: stuckSchema,
@@ -44,7 +48,11 @@ const storedSchema = z.object({
  */
 export type StoredReport = z.infer<typeof storedSchema>;
 
-export function summarize(report: ReconcileReport): StoredReport {
+/**
+ * The report to store: counts, not rows. `lastFullStartedAt` is carried from the previous
+ * report (0 if none) unless this run was full.
+ */
+export function summarize(report: ReconcileReport, lastFullStartedAt = 0): StoredReport {
   const stuck = (kind: RequestKind) => {
     const { count, lowerBound, candidates, examined, oldest } = report.stuck[kind];
     return { count, lowerBound, candidates, examined, oldest };
@@ -54,6 +62,8 @@ export function summarize(report: ReconcileReport): StoredReport {
     completedAt: report.completedAt,
     drift: Object.fromEntries(report.checks.map((c) => [c.name, c.violations.length])),
     checksOn: report.checksOn,
+    since: report.since,
+    lastFullStartedAt: report.since === null ? report.startedAt : lastFullStartedAt,
     stuck: { order: stuck('order'), charge: stuck('charge'), cancel: stuck('cancel') },
     repaired: {
       order: report.stuck.order.repaired.length,
