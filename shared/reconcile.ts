@@ -29,7 +29,7 @@ export interface ReconcileDeps {
   logger: Logger;
   /**
    * Where this run's invariant checks read, asked at its start: a read replica that keeps up
-   * takes their full scans off the primary. Absent: the primary.
+   * takes their scans off the primary. Absent: the primary.
    */
   checksDb?: () => { sequelize: Sequelize; source: ChecksSource };
 }

@@ -284,7 +284,7 @@ export function startWorkers(clients: WorkerClients, options: WorkerOptions = {}
       prefix: clients.records.keyspace.shared('reconcile'),
       breaker,
       logger,
-      // The checks' full scans read the replica while it keeps up, as the catalog does.
+      // The checks' scans read the replica while it keeps up, as the catalog does.
       checksDb: () =>
         clients.replica !== undefined && catalogSource.state === 'serving'
           ? { sequelize: clients.replica, source: 'replica' }

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Sequelize } from 'sequelize';
 import { createSequelize } from '../../shared/db/sequelize';
+import { sqlDateTime } from '../../shared/db/sql';
 import { MigratedDatabase } from '../../test/harness/database';
 import { DedicatedMariaDb } from '../../test/harness/mariadb';
 import { resultsDir } from '../../test/harness/paths';
@@ -11,7 +12,8 @@ import { BENCH_MARIADB } from './setup';
  * A shop's history written straight in SQL, fast (MariaDB's `seq_<from>_to_<to>` tables), for
  * the benches of work that reads all of it: users funded by one COMPLETED charge each, `PAID`
  * orders of one to three units of one product, each with its ledger debit and its delivered
- * `order.paid` event, paid evenly over the last 71.7 h. After {@link settleHistory} every
+ * `order.paid` event, each call's orders paid evenly over the last 71.7 h in the order of their
+ * numbers. After {@link settleHistory} every
  * invariant of `ops reconcile` holds.
  */
 export const HISTORY_PRODUCTS = 100;
@@ -44,18 +46,35 @@ export async function seedHistory(db: MigratedDatabase): Promise<void> {
   );
 }
 
-/** `PAID` orders `from`..`to` with their items, ledger debits and events, in chunks. */
+/**
+ * A UUID version 7 in SQL, as `shared/ids.ts` makes them (lower-case hex, time first): of the
+ * millisecond `ms` and, for the random part, `seq` under a `tag` of 4 hex digits.
+ */
+const uuidv7Sql = (ms: string, tag: string) => {
+  const hex = `LPAD(LOWER(HEX(${ms})), 12, '0')`;
+  return `CONCAT(SUBSTR(${hex}, 1, 8), '-', SUBSTR(${hex}, 9, 4), '-7000-${tag}-', LPAD(LOWER(HEX(seq)), 12, '0'))`;
+};
+
+/**
+ * `PAID` orders `from`..`to` with their items, ledger debits and events, in chunks. Orders and
+ * events get UUIDs version 7 of the moment they were paid, as the workers' rows do, so work that
+ * reads the rows of a recent stretch by primary key finds this history's recent rows there.
+ */
 export async function insertPaidOrders(
   db: MigratedDatabase,
   from: number,
   to: number,
 ): Promise<void> {
+  // Paid evenly over the last SPREAD_S, in the order of `seq` (so ledger ids grow with time).
+  const nowMs = Date.now();
+  const ageMs = `((${String(to)} - seq) * ${String(SPREAD_S * 1000)} DIV ${String(to - from + 1)})`;
+  const paidMs = `(${String(nowMs)} - ${ageMs})`;
+  const paidAt = `CAST('${sqlDateTime(new Date(nowMs))}' AS DATETIME(3)) - INTERVAL ${ageMs} * 1000 MICROSECOND`;
+  const id = uuidv7Sql(paidMs, '8000');
   for (let start = from; start <= to; start += CHUNK) {
     const end = Math.min(to, start + CHUNK - 1);
     const seq = `seq_${String(start)}_to_${String(end)}`;
-    const id = "CONCAT('bench-order-', seq)";
     const total = '100 * (1 + seq MOD 3)';
-    const paidAt = `UTC_TIMESTAMP(3) - INTERVAL (seq MOD ${String(SPREAD_S)}) SECOND`;
     await db.pool.query(
       `INSERT INTO orders (id, user_id, status, total_amount, idempotency_key, created_at, paid_at, updated_at)
        SELECT ${id}, 1 + seq MOD ${String(HISTORY_USERS)}, 'PAID', ${total}, CONCAT('order-', seq), t, t, t
@@ -67,20 +86,29 @@ export async function insertPaidOrders(
        FROM ${seq}`,
     );
     await db.pool.query(
-      `INSERT INTO balance_ledger (user_id, source_type, source_id, delta, balance_after)
-       SELECT 1 + seq MOD ${String(HISTORY_USERS)}, 'order', ${id}, -(${total}), 0 FROM ${seq}`,
+      `INSERT INTO balance_ledger (user_id, source_type, source_id, delta, balance_after, created_at)
+       SELECT 1 + seq MOD ${String(HISTORY_USERS)}, 'order', ${id}, -(${total}), 0, ${paidAt} FROM ${seq}`,
     );
     await db.pool.query(
       `INSERT INTO order_events (id, order_id, type, payload, status, occurred_at, delivered_at)
-       SELECT CONCAT('bench-event-', seq), ${id}, 'order.paid', '{}', 'DELIVERED', t, t
+       SELECT ${uuidv7Sql(paidMs, '9000')}, ${id}, 'order.paid', '{}', 'DELIVERED', t, t
        FROM (SELECT seq, ${paidAt} AS t FROM ${seq}) s`,
     );
     log(`  orders: ${String(end)} of ${String(to)}`);
   }
 }
 
-/** Balances and stock counters as the orders left them (the orders' own columns are final). */
+/**
+ * Balances, each ledger row's balance after it, and stock counters as the orders left them (the
+ * orders' own columns are final).
+ */
 export async function settleHistory(db: MigratedDatabase): Promise<void> {
+  await db.pool.query(
+    `UPDATE balance_ledger l
+     JOIN (SELECT id, SUM(delta) OVER (PARTITION BY user_id ORDER BY id) AS after
+           FROM balance_ledger) r ON r.id = l.id
+     SET l.balance_after = r.after`,
+  );
   await db.pool.query(
     `UPDATE users u
      JOIN (SELECT user_id, SUM(total_amount) AS spent FROM orders WHERE status = 'PAID'

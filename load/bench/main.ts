@@ -191,9 +191,9 @@ async function main(options: BenchOptions): Promise<void> {
     ADMISSION_MAX_LAG_MS: '60000',
     // The open loop may hold more requests than the shipped 256 when the machine stalls.
     ADMISSION_MAX_IN_FLIGHT: '100000',
-    // The scheduled reconcile scans the whole history (seconds of MariaDB CPU at the sizes a
-    // bench reaches: load/REPORT.md): a run would land in whichever stretch is running. It is
-    // per run, not per order, and measured on its own by `npm run bench:reconcile`.
+    // The scheduled reconcile's first run scans the whole history (seconds of MariaDB CPU at the
+    // sizes a bench reaches: load/REPORT.md): a run would land in whichever stretch is running.
+    // It is per run, not per order, and measured on its own by `npm run bench:reconcile`.
     RECONCILE_INTERVAL_S: '0',
   };
   const startLoad = loadAverage();
