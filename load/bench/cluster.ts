@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, Redis } from 'ioredis';
@@ -12,6 +13,7 @@ import { freePort } from '../../test/harness/ports';
 import { RunningProcess } from '../../test/harness/process';
 import { RedisCluster } from '../../test/harness/redis-cluster';
 import { SystemUnderTest } from '../../test/harness/system';
+import { eventually } from '../../test/harness/wait';
 import { acceptToFinal, perUnit, type EndToEnd } from './cost';
 import { pidsNamed } from './cpu';
 import type { LoadRun, Workload } from './generators';
@@ -42,6 +44,8 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 interface Setup {
   name: string;
   cluster: boolean;
+  /** A single Redis with a replica of its own (never with `cluster`). */
+  replica: boolean;
   /** QUEUE_PARTITIONS. */
   partitions: number;
   acks: number;
@@ -51,19 +55,28 @@ const BASELINE = 'single Redis, 1 partition';
 
 /**
  * The baseline (the default: a single Redis, one partition), the single Redis with the
- * cluster's `partitions` too (what partitions cost apart from the cluster), and the cluster
- * with them, acknowledgements off and on. The cluster's names carry the partitions only when
- * they are not its default (16).
+ * cluster's `partitions` too (what partitions cost apart from the cluster), the same with a
+ * replica, acknowledgements off and on (what the cluster's replicas cost apart from the
+ * cluster), and the cluster with them, acknowledgements off and on. The cluster's names carry
+ * the partitions only when they are not its default (16).
  */
 function setupsFor(partitions: number): Setup[] {
   const on = partitions === 16 ? '' : `${partitions} partitions, `;
+  const single = { cluster: false, replica: false, partitions };
+  const paired = { cluster: false, replica: true, partitions };
+  const cluster = { cluster: true, replica: false, partitions };
   return [
-    { name: BASELINE, cluster: false, partitions: 1, acks: 0 },
-    { name: `single Redis, ${partitions} partitions`, cluster: false, partitions, acks: 0 },
-    { name: `cluster, ${on}REDIS_MIN_REPLICAS_ACK=0`, cluster: true, partitions, acks: 0 },
-    { name: `cluster, ${on}REDIS_MIN_REPLICAS_ACK=1`, cluster: true, partitions, acks: 1 },
+    { ...single, name: BASELINE, partitions: 1, acks: 0 },
+    { ...single, name: `single Redis, ${partitions} partitions`, acks: 0 },
+    { ...paired, name: pairedName(partitions, 0), acks: 0 },
+    { ...paired, name: pairedName(partitions, 1), acks: 1 },
+    { ...cluster, name: `cluster, ${on}REDIS_MIN_REPLICAS_ACK=0`, acks: 0 },
+    { ...cluster, name: `cluster, ${on}REDIS_MIN_REPLICAS_ACK=1`, acks: 1 },
   ];
 }
+
+const pairedName = (partitions: number, acks: number) =>
+  `single Redis and a replica, ${partitions} partitions, REDIS_MIN_REPLICAS_ACK=${acks}`;
 
 interface PerMaster {
   port: number;
@@ -83,10 +96,21 @@ interface Run {
   backlog: number[];
 }
 
-/** What a round runs on: the cluster, the single Redis, and the MariaDB all setups share. */
+/** A Redis of the bench's own: its URL and the pids whose CPU it costs. */
+interface OwnRedis {
+  url: string;
+  pids: number[];
+  stop(): Promise<void>;
+}
+
+/**
+ * What a round runs on: the cluster, the single Redis, the single Redis with a replica, and
+ * the MariaDB all setups share.
+ */
 interface Backends {
   cluster: RedisCluster;
-  single: { url: string; pid: number; stop(): Promise<void> };
+  single: OwnRedis;
+  paired: OwnRedis;
   mysqlUrl: string;
   mariadbPids: () => number[];
 }
@@ -108,29 +132,72 @@ async function mastersOf(cluster: RedisCluster): Promise<{ port: number; redis: 
 /**
  * A single Redis started like the cluster's nodes (loopback, no persistence, noeviction), so
  * neither side pays for an AOF the other does not have, and no other user of the shared Redis
- * is measured with it.
+ * is measured with it; with `replicaOf`, a replica of that port, once its first sync is done.
+ * Its folder is a temporary one of its own (a replica writes the RDB its primary sends).
  */
-async function startSingleRedis(): Promise<Backends['single']> {
+async function startRedis(replicaOf?: number): Promise<{ port: number; own: OwnRedis }> {
   const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-redis-'));
   const server = new RunningProcess(
     '/usr/bin/redis-server',
     [
       ...['--port', String(port), '--bind', '127.0.0.1', '--appendonly', 'no', '--save', ''],
+      ...['--dir', dir],
       ...['--maxmemory-policy', 'noeviction', '--daemonize', 'no'],
+      ...(replicaOf === undefined ? [] : ['--replicaof', '127.0.0.1', String(replicaOf)]),
     ],
     { name: `redis-single:${port}`, env: {}, keepOutput: false },
   );
-  await server.waitFor(
-    (line) =>
-      typeof line === 'string' && line.includes('Ready to accept connections') ? true : undefined,
-    '"Ready to accept connections"',
-    30_000,
-  );
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    pid: server.child.pid ?? 0,
-    stop: () => server.stop(),
+  const stop = async () => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
   };
+  try {
+    await server.waitFor(
+      (line) =>
+        typeof line === 'string' && line.includes('Ready to accept connections') ? true : undefined,
+      '"Ready to accept connections"',
+      30_000,
+    );
+    if (replicaOf !== undefined) await linkedToPrimary(port);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { port, own: { url: `redis://127.0.0.1:${port}`, pids: [server.child.pid ?? 0], stop } };
+}
+
+/** Waits until the replica on `port` has its primary's data and follows it. */
+async function linkedToPrimary(port: number): Promise<void> {
+  const redis = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: null });
+  try {
+    await eventually(
+      `the replica on port ${String(port)} in sync`,
+      async () => (await redis.info('replication')).includes('master_link_status:up'),
+      60_000,
+    );
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** A single Redis and a replica of it: the URL is the primary's, the CPU both of theirs. */
+async function startRedisPair(): Promise<OwnRedis> {
+  const primary = await startRedis();
+  try {
+    const replica = await startRedis(primary.port);
+    return {
+      url: primary.own.url,
+      pids: [...primary.own.pids, ...replica.own.pids],
+      async stop() {
+        await replica.own.stop();
+        await primary.own.stop();
+      },
+    };
+  } catch (error) {
+    await primary.own.stop();
+    throw error;
+  }
 }
 
 /** Which partitions' queues each master serves, keys under the run's prefix, commands served. */
@@ -167,7 +234,8 @@ async function runOnce(
   round: number,
   serial: number,
 ): Promise<Run> {
-  const { cluster, single } = backends;
+  const { cluster } = backends;
+  const single = setup.replica ? backends.paired : backends.single;
   const id = `${Date.now().toString(36)}${serial}`;
   const prefix = `benchc-${id}`;
   const system = await SystemUnderTest.create({
@@ -217,7 +285,7 @@ async function runOnce(
     );
     const groups = {
       ...system.pids(),
-      redis: setup.cluster ? cluster.pids() : [single.pid],
+      redis: setup.cluster ? cluster.pids() : single.pids,
       mariadb: backends.mariadbPids(),
     };
     const drainTo = { databaseUrl: system.database.url, queues };
@@ -282,13 +350,17 @@ async function runSetups(
   setups: readonly Setup[],
   rounds: number,
 ): Promise<Run[]> {
-  log('== starting a 6-node Redis Cluster (3 masters, 3 replicas), a single Redis, a MariaDB');
+  log(
+    '== starting a 6-node Redis Cluster (3 masters, 3 replicas), a single Redis, one with a replica, a MariaDB',
+  );
   const cluster = await RedisCluster.start({ masters: 3, replicasPerMaster: 1 });
   const runs: Run[] = [];
-  let single: Backends['single'] | undefined;
+  let single: OwnRedis | undefined;
+  let paired: OwnRedis | undefined;
   let mariadb: DedicatedMariaDb | undefined;
   try {
-    single = await startSingleRedis();
+    single = (await startRedis()).own;
+    paired = await startRedisPair();
     // A MariaDB of the bench's own, so its CPU time is the bench's alone (as in npm run bench).
     mariadb =
       options.databaseServer === undefined
@@ -299,6 +371,7 @@ async function runSetups(
     const backends: Backends = {
       cluster,
       single,
+      paired,
       mysqlUrl: ownMariadb?.url() ?? options.databaseServer ?? '',
       mariadbPids: () => (ownMariadb?.pid === undefined ? shared : [ownMariadb.pid]),
     };
@@ -310,6 +383,7 @@ async function runSetups(
     }
   } finally {
     await single?.stop();
+    await paired?.stop();
     await mariadb?.destroy();
     await cluster.stop();
   }
@@ -390,6 +464,22 @@ function clusterReport(runs: Run[], setups: readonly Setup[], options: BenchOpti
             `${ratio(r).toFixed(2)}× (${us(systemUs(r))} / ${us(systemUs(of(BASELINE, r.round) ?? r))} µs)`,
         );
       return `| ${setup.name}: end-to-end CPU per order ÷ ${BASELINE} | ${each.join('; ')} | ${mean.toFixed(2)}× | ≤ ${CLUSTER_COST_GOAL}× | ${mean <= CLUSTER_COST_GOAL ? 'yes' : '**no**'} |`;
+    }),
+    '',
+    '## What the cluster adds to its replicas: CPU per final order on the cluster ÷ on a single Redis with a replica (same partitions and acknowledgements, same round)',
+    '',
+    '| figure | rounds | mean |',
+    '|---|---|---:|',
+    ...clusterSetups.map((setup) => {
+      const paired = pairedName(setup.partitions, setup.acks);
+      const each = runs
+        .filter((r) => r.setup === setup.name)
+        .map((r) => {
+          const base = of(paired, r.round);
+          return base === undefined ? Number.NaN : systemUs(r) / systemUs(base);
+        });
+      const mean = each.reduce((x, y) => x + y, 0) / each.length;
+      return `| ${setup.name} ÷ ${paired} | ${each.map((x) => `${x.toFixed(2)}×`).join('; ')} | ${mean.toFixed(2)}× |`;
     }),
     '',
     '## Request to final: CPU µs per final order (API / worker / every Redis process / MariaDB)',

@@ -31,6 +31,23 @@ afterAll(async () => {
 
 const ops = (command: string) => runOps(ctx, command);
 
+/** Funds a user and has workers apply its orders of product 1 (one per quantity), all PAID. */
+async function paidOrders(userId: number, quantities: number[]): Promise<void> {
+  const token = await ctx.tokenFor(userId);
+  const workers = await startInProcessWorkers(ctx);
+  try {
+    await fund(api.baseUrl, token, 1_000);
+    for (const quantity of quantities) {
+      const order = await submitOrder(api.baseUrl, token, [{ productId: 1, quantity }]);
+      expect(
+        await waitForFinal<{ status: string }>(api.baseUrl, token, order.statusUrl),
+      ).toMatchObject({ status: 'PAID' });
+    }
+  } finally {
+    await workers.close();
+  }
+}
+
 /** Undoes a case's orders and charges, so the next case starts consistent. */
 async function clearHistory(): Promise<void> {
   for (const table of [
@@ -72,17 +89,7 @@ describe('npm run ops -- reconcile', () => {
       'top-sellers-sums',
     ],
   ])('When %s, then it names the drift and exits 1', async (_label, tamper, check) => {
-    const token = await ctx.tokenFor(900);
-    const workers = await startInProcessWorkers(ctx);
-    try {
-      await fund(api.baseUrl, token, 1_000);
-      const order = await submitOrder(api.baseUrl, token, [{ productId: 1, quantity: 1 }]);
-      expect(
-        await waitForFinal<{ status: string }>(api.baseUrl, token, order.statusUrl),
-      ).toMatchObject({ status: 'PAID' });
-    } finally {
-      await workers.close();
-    }
+    await paidOrders(900, [1]);
     await ctx.sequelize.query(tamper);
     const result = await ops('reconcile');
     expect(result.code).toBe(1);
@@ -93,18 +100,8 @@ describe('npm run ops -- reconcile', () => {
 
 describe('npm run ops -- reconcile <time>', () => {
   it('When given a time, then its checks read the rows written since then only; a time it cannot read is a usage error', async () => {
-    const token = await ctx.tokenFor(903);
     const before = new Date().toISOString();
-    const workers = await startInProcessWorkers(ctx);
-    try {
-      await fund(api.baseUrl, token, 1_000);
-      const order = await submitOrder(api.baseUrl, token, [{ productId: 1, quantity: 1 }]);
-      expect(
-        await waitForFinal<{ status: string }>(api.baseUrl, token, order.statusUrl),
-      ).toMatchObject({ status: 'PAID' });
-    } finally {
-      await workers.close();
-    }
+    await paidOrders(903, [1]);
     await sleep(20);
     const after = new Date().toISOString();
     // A drift in the user's row that leaves its updated_at as it was.
@@ -132,19 +129,7 @@ describe('npm run ops -- reconcile <time>', () => {
 
 describe('npm run ops -- rebuild-sales', () => {
   it('When the sales sums lost an hour, then rebuild-sales recomputes them from the PAID orders and the reconcile holds again', async () => {
-    const token = await ctx.tokenFor(902);
-    const workers = await startInProcessWorkers(ctx);
-    try {
-      await fund(api.baseUrl, token, 1_000);
-      for (const quantity of [1, 2]) {
-        const order = await submitOrder(api.baseUrl, token, [{ productId: 1, quantity }]);
-        expect(
-          await waitForFinal<{ status: string }>(api.baseUrl, token, order.statusUrl),
-        ).toMatchObject({ status: 'PAID' });
-      }
-    } finally {
-      await workers.close();
-    }
+    await paidOrders(902, [1, 2]);
     expect((await ops('reconcile')).code).toBe(0);
     await ctx.sequelize.query('DELETE FROM product_sales_hourly');
     expect((await ops('reconcile')).out).toMatch(/DRIFT\s+top-sellers-sums/);
