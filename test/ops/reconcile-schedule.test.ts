@@ -3,7 +3,7 @@ import { FaultProxy } from '../harness/fault-proxy';
 import { loadConfig } from '../../shared/config';
 import { CHECK_NAMES } from '../../shared/db/reconcile';
 import { createRedisLock } from '../../workers/reconcile/lock';
-import { RECENT_MARGIN_MS, sinceOfNextRun } from '../../workers/reconcile/schedule';
+import { leaseFor, RECENT_MARGIN_MS, sinceOfNextRun } from '../../workers/reconcile/schedule';
 import { latestReport, type StoredReport } from '../../workers/reconcile/store';
 import { createTestContext, type TestContext } from '../harness/context';
 import { insertProduct, startInProcessWorkers } from '../harness/pipeline';
@@ -66,6 +66,19 @@ describe('The reconcile lock', () => {
     expect(await lock.acquire(10_000)).toBeNull();
     await lock.release(next ?? '');
   });
+
+  it('When the holder extends its lock, then it outlives its first expiry; nobody else can extend it', async () => {
+    const lock = createRedisLock(ctx.redis, `${ctx.config.redis.prefix}:test-lock-extend`);
+    const token = (await lock.acquire(200)) ?? '';
+    expect(await lock.extend('not-the-token', 10_000)).toBe(false);
+    expect(await lock.extend(token, 10_000)).toBe(true);
+    await sleep(300);
+    expect(await lock.acquire(10_000)).toBeNull();
+    expect(await lock.release(token)).toBe(true);
+    // Once it expired or was released, the old token extends nothing.
+    expect(await lock.extend(token, 10_000)).toBe(false);
+    expect(await lock.acquire(10_000)).toEqual(expect.any(String));
+  });
 });
 
 describe('Which rows a scheduled run checks', () => {
@@ -102,6 +115,14 @@ describe('Which rows a scheduled run checks', () => {
       sinceOfNextRun(report({ drift: { 'stock-conservation': 1 } }), 1_300_000, DAY_MS),
     ).toBeNull();
     expect(sinceOfNextRun(report({}), 1_300_000, 0)).toBeNull();
+  });
+
+  it('When a run is full, then it may hold the lock four intervals, a recent run one; never less than 30 s', () => {
+    expect(leaseFor(300_000, false)).toBe(300_000);
+    expect(leaseFor(300_000, true)).toBe(1_200_000);
+    expect(leaseFor(1_000, false)).toBe(30_000);
+    expect(leaseFor(1_000, true)).toBe(30_000);
+    expect(leaseFor(60_000, true)).toBe(240_000);
   });
 });
 

@@ -10,6 +10,14 @@ end
 return 0
 `;
 
+// Gives the lock a new expiry only if it still holds the caller's token.
+const EXTEND = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+`;
+
 /**
  * A lock in RedisClient, one holder at a time across processes: `SET key token NX PX ttl`. It expires
  * by itself (a holder that dies frees it after `ttlMs`) and only its holder can release it.
@@ -19,6 +27,8 @@ export interface RedisLock {
   acquire(ttlMs: number): Promise<string | null>;
   /** Releases the lock if `token` still holds it; whether it did. */
   release(token: string): Promise<boolean>;
+  /** Makes the lock expire `ttlMs` from now if `token` still holds it; whether it did. */
+  extend(token: string, ttlMs: number): Promise<boolean>;
 }
 
 export function createRedisLock(redis: RedisClient, key: string): RedisLock {
@@ -29,6 +39,9 @@ export function createRedisLock(redis: RedisClient, key: string): RedisLock {
     },
     async release(token) {
       return (await redis.eval(RELEASE, 1, key, token)) === 1;
+    },
+    async extend(token, ttlMs) {
+      return (await redis.eval(EXTEND, 1, key, token, String(ttlMs))) === 1;
     },
   };
 }

@@ -48,6 +48,17 @@ export interface ReconcileSchedule {
 /** A run may hold the lock this long at least, however short the interval. */
 const MIN_LEASE_MS = 30_000;
 
+/** A full run may hold the lock this many intervals: it reads the whole history. */
+const FULL_LEASE_INTERVALS = 4;
+
+/**
+ * How long a run may hold the lock: the interval (at least 30 s), four for a full run. A run
+ * that takes longer gives up; a process that dies holding the lock frees it after this.
+ */
+export function leaseFor(intervalMs: number, full: boolean): number {
+  return Math.max(full ? FULL_LEASE_INTERVALS * intervalMs : intervalMs, MIN_LEASE_MS);
+}
+
 /**
  * How far before the previous run's start a recent run reads: a transaction still open at that
  * start commits rows stamped before it, and the workers' clocks may differ from the runner's.
@@ -76,8 +87,8 @@ export function sinceOfNextRun(
  * The reconcile on a schedule. Every worker process ticks at each multiple of the interval of
  * wall-clock time; at each tick one of them runs it:
  *
- * - the lock (`<prefix>:reconcile:lock`, a token, an expiry of the interval but at least 30 s,
- *   released only by its holder) lets one process run at a time; the others skip the tick;
+ * - the lock (`<prefix>:reconcile:lock`, a token, an expiry of {@link leaseFor}, released or
+ *   extended only by its holder) lets one process run at a time; the others skip the tick;
  * - `<prefix>:reconcile:last-start` tells a process that reaches the lock late (after the
  *   run of its slot ended) that the slot is done;
  * - the run's report is stored in RedisClient, where every process's gauges read it.
@@ -93,7 +104,7 @@ export function startReconcileSchedule(
   options: ReconcileScheduleOptions,
 ): ReconcileSchedule {
   const intervalMs = options.intervalS * 1_000;
-  const leaseMs = Math.max(intervalMs, MIN_LEASE_MS);
+  const leaseMs = leaseFor(intervalMs, false);
   const keys = reconcileKeys(deps.prefix);
   const lock = createRedisLock(deps.redis, keys.lock);
   const { logger } = deps;
@@ -101,15 +112,22 @@ export function startReconcileSchedule(
   let running: Promise<RunOutcome> | undefined;
   let closed = false;
 
-  /** Runs the reconcile within the lease; throws if it fails or takes longer. */
-  async function reconcileWithinLease(): Promise<StoredReport> {
+  /**
+   * Runs the reconcile within its lease (a full run's is longer: the lock is extended for it);
+   * throws if it fails or takes longer.
+   */
+  async function reconcileWithinLease(token: string): Promise<StoredReport> {
     const previous = await latestReport(deps.redis, deps.prefix);
     const since = sinceOfNextRun(previous, Date.now(), options.fullIntervalS * 1_000);
+    const lease = leaseFor(intervalMs, since === null);
+    if (lease > leaseMs && !(await lock.extend(token, lease))) {
+      throw new Error('the reconcile lock expired before the run began');
+    }
     let timeout: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       timeout = setTimeout(() => {
-        reject(new Error(`the reconcile took longer than its lock (${leaseMs} ms)`));
-      }, leaseMs);
+        reject(new Error(`the reconcile took longer than its lock (${lease} ms)`));
+      }, lease);
       timeout.unref();
     });
     try {
@@ -145,7 +163,7 @@ export function startReconcileSchedule(
         return 'skipped';
       }
       await deps.redis.set(keys.lastStart, String(Date.now()));
-      const report = await reconcileWithinLease();
+      const report = await reconcileWithinLease(token);
       await saveReport(deps.redis, deps.prefix, report);
       const drifting = Object.entries(report.drift).filter(([, rows]) => rows > 0);
       const stuck = report.stuck.order.count + report.stuck.charge.count;
