@@ -32,6 +32,7 @@ import {
   ACCEPTS_ALONE_AGAIN,
   BARE,
   BARE_AGAIN,
+  BARE_ACCEPT,
   BARE_HEADERS,
   CHARGES,
   DELIVERED,
@@ -88,7 +89,7 @@ function orderRequest(tokens: readonly string[], key: string, i: number): string
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function startServer(
-  kind: 'bare' | 'bare-headers' | 'express',
+  kind: 'bare' | 'bare-headers' | 'bare-accept' | 'express',
   options: BenchOptions,
 ): Promise<{ stop: () => Promise<void>; url: string; pid: number }> {
   const server = runBuilt('load/bench/servers.js', [kind], { ...options.systemEnv });
@@ -230,27 +231,41 @@ async function main(options: BenchOptions): Promise<void> {
     );
 
     log(
-      "\n== baselines: the same product JSON from node:http (bare, and with the API's headers) and from an Express hello-world",
+      "\n== baselines: the same product JSON from node:http (bare, and with the API's headers) and from an Express hello-world; node:http taking an order's request and answering the API's 202",
     );
     // Warm-up, not counted: a cold process pays for JIT compilation in its first seconds.
     const warmUp = { connections: CONNECTIONS, durationS: Math.min(3, DURATION) };
     const first = options.generators[0] ?? 'autocannon';
     /**
-     * A baseline server's product-detail runs, one per generator, after a warm-up as the API
-     * gets; the server is stopped after.
+     * A baseline server's runs, one per generator, after a warm-up as the API gets: product
+     * detail unless told another workload; the server is stopped after.
      */
-    const baseline = async (kind: 'bare' | 'bare-headers' | 'express', name: string) => {
+    const baseline = async (
+      kind: 'bare' | 'bare-headers' | 'bare-accept' | 'express',
+      name: string,
+      workloadAt: (url: string) => Workload = (url) => ({
+        kind: 'get',
+        url: `${url}/api/products/1`,
+      }),
+    ) => {
       const server = await startServer(kind, options);
-      const url = `${server.url}/api/products/1`;
-      await generate(first, `${name} (warm-up)`, { kind: 'get', url }, warmUp);
+      const workload = workloadAt(server.url);
+      await generate(first, `${name} (warm-up)`, workload, warmUp);
       for (const g of options.generators) {
-        runs.push(await costedRun(g, name, { kind: 'get', url }, shape, { server: [server.pid] }));
+        runs.push(await costedRun(g, name, workload, shape, { server: [server.pid] }));
       }
       await server.stop();
     };
     await baseline('bare', BARE);
     await baseline('bare-headers', BARE_HEADERS);
     await baseline('express', EXPRESS);
+    await baseline('bare-accept', BARE_ACCEPT, (baseUrl) => ({
+      kind: 'order',
+      baseUrl,
+      tokens,
+      products: MANY_PRODUCTS,
+      key: `${prefix}-bare-accept`,
+    }));
 
     // The workers start after the API's accepts alone (below).
     await system.startApis();

@@ -250,9 +250,9 @@ export function costTargets(
     const e = e2e.find((x) => x.name === name && x.generator === g);
     return r ? (r.cpu.api ?? 0) / (e?.finalised ?? r.ok) : Number.NaN;
   };
-  const systemUs = (name: string, g: GeneratorName) => {
+  const systemUs = (name: string, g: GeneratorName, groups: readonly string[] = SYSTEM) => {
     const e = e2e.find((x) => x.name === name && x.generator === g);
-    return e ? perUnit(e.cpu, e.finalised, SYSTEM) : Number.NaN;
+    return e ? perUnit(e.cpu, e.finalised, groups) : Number.NaN;
   };
   const toFinal = (name: string, g: GeneratorName) =>
     e2e.find((x) => x.name === name && x.generator === g)?.toFinalS ?? Number.NaN;
@@ -283,6 +283,20 @@ export function costTargets(
         apiUs(ACCEPTS, g),
         express,
       ),
+      // The accept's floor: its HTTP exchange alone (body read and parsed, the same 202 and
+      // headers), then what the API's own work (token, checks, hashes, Redis) adds to it.
+      costRatio(
+        "(why) bare node:http taking an order's request and answering the API's 202 ÷ Express",
+        g,
+        usPerAnswer(BARE_ACCEPT, g),
+        express,
+      ),
+      costRatio(
+        '(why) API CPU per accept (alone, first run) ÷ that bare accept',
+        g,
+        usPerAnswer(ACCEPTS_ALONE, g, 'api'),
+        usPerAnswer(BARE_ACCEPT, g),
+      ),
     );
     const bare = usPerAnswer(BARE, g);
     targets.push(
@@ -308,6 +322,21 @@ export function costTargets(
         order,
         rawUs,
         0.25,
+      ),
+      // The floors of the row above: MariaDB's own share of a finalised order, then the two
+      // stores' together, whatever the API and the workers cost. At or above the goal, no cut
+      // in the Node processes meets it.
+      costRatio(
+        "(why) MariaDB's CPU alone per finalised order ÷ raw SQL order loop",
+        g,
+        systemUs(ACCEPTS, g, ['mariadb']),
+        rawUs,
+      ),
+      costRatio(
+        "(why) MariaDB's and Redis's CPU alone per finalised order ÷ raw SQL order loop",
+        g,
+        systemUs(ACCEPTS, g, ['mariadb', 'redis']),
+        rawUs,
       ),
       costRatio(
         'charges: CPU per final charge ÷ per final order (same end-to-end figure)',
@@ -367,6 +396,7 @@ export function costTargets(
 export const BARE = 'bare node:http, product JSON';
 export const BARE_AGAIN = 'bare node:http, product JSON (again, after the API)';
 export const BARE_HEADERS = "bare node:http, product JSON with the API's response headers";
+export const BARE_ACCEPT = "bare node:http, an order's body read and parsed, the API's 202";
 export const EXPRESS = 'Express hello-world, product JSON';
 export const EXPRESS_AGAIN = 'Express hello-world, product JSON (again, between the API alone)';
 export const DETAIL = 'API product detail (cached)';

@@ -5,6 +5,7 @@ import {
   ACCEPTS_ALONE_AGAIN,
   BARE,
   BARE_AGAIN,
+  BARE_ACCEPT,
   BARE_HEADERS,
   CHARGES,
   DETAIL,
@@ -45,6 +46,7 @@ describe("The bench's cost table", () => {
     run(BARE, { server: 20_000 }),
     run(BARE_HEADERS, { server: 22_000 }),
     run(EXPRESS, { server: 40_000 }),
+    run(BARE_ACCEPT, { server: 50_000 }),
     run(DETAIL, { api: 24_000 }),
     run(BARE_AGAIN, { server: 20_000 }),
     run(DETAIL_AGAIN, { api: 26_000 }),
@@ -87,16 +89,32 @@ describe("The bench's cost table", () => {
       goal: '(info)',
       met: undefined,
     });
+    expect(row('(why) bare node:http taking an order')).toMatchObject({
+      value: 1.25,
+      detail: '50 / 40 µs',
+      goal: '(info)',
+    });
+    expect(row('(why) API CPU per accept')).toMatchObject({ value: 1.6, detail: '80 / 50 µs' });
   });
 
   it('When the end-to-end and baseline costs are given, then every ratio, its goal and whether it is met follow from them', () => {
     expect(row('API CPU per cached product detail')).toMatchObject({ value: 1.2, met: false });
-    expect(row('(why) bare node:http')).toMatchObject({ value: 1.1, goal: '(info)' });
+    expect(row('(why) bare node:http sending')).toMatchObject({ value: 1.1, goal: '(info)' });
     expect(row('CPU of API + workers')).toMatchObject({
       value: 0.36,
       detail: '360 / 1000 µs',
       goal: '≤ 0.25×',
       met: false,
+    });
+    expect(row("(why) MariaDB's CPU alone")).toMatchObject({
+      value: 0.11,
+      detail: '110 / 1000 µs',
+      goal: '(info)',
+      met: undefined,
+    });
+    expect(row("(why) MariaDB's and Redis's CPU alone")).toMatchObject({
+      value: 0.2,
+      detail: '200 / 1000 µs',
     });
     expect(row('charges: CPU per final charge')).toMatchObject({
       value: 240 / 360,
