@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Sequelize } from 'sequelize';
 import { REPLICA_STATES, type CatalogSource } from './db/catalog-source';
 import type { BreakerState, DbBreaker } from './resilience/breaker';
+import { earliestDelayedDue } from './queues/delayed';
 
 /**
  * The Prometheus series both processes expose. Names follow Prometheus conventions (base units,
@@ -291,9 +292,10 @@ export interface ObservedQueue {
 /**
  * The queue gauges, read from Redis at scrape time: jobs per queue and state summed over the
  * partitions (shop_queue_jobs), the oldest waiting job of any partition
- * (shop_queue_oldest_waiting_age_seconds), and the backlog of each partition
- * (shop_queue_partition_backlog_jobs: waiting + delayed + prioritized jobs), which shows a
- * partition falling behind the others.
+ * (shop_queue_oldest_waiting_age_seconds), how long ago the earliest delayed job of any
+ * partition fell due without being moved to the wait list (shop_queue_delayed_overdue_seconds:
+ * only a working worker moves them), and the backlog of each partition (shop_queue_partition_backlog_jobs: waiting + delayed + prioritized jobs),
+ * which shows a partition falling behind the others.
  */
 export function observeQueues(metrics: Metrics, queues: readonly ObservedQueue[]): void {
   const registers = [metrics.registry];
@@ -327,6 +329,24 @@ export function observeQueues(metrics: Metrics, queues: readonly ObservedQueue[]
       for (const [queue, sum] of sums) {
         for (const [state, count] of sum) this.set({ queue, state }, count);
       }
+    },
+  });
+  new Gauge({
+    name: 'shop_queue_delayed_overdue_seconds',
+    help: 'How long ago the earliest delayed job (a retry after a backoff) fell due while still delayed, per queue over every partition (0 when none is due)',
+    labelNames: ['queue'] as const,
+    registers,
+    async collect() {
+      const overdue = new Map<string, number>();
+      await Promise.all(
+        queues.map(async ({ queue }) => {
+          const due = await earliestDelayedDue(queue).catch(() => undefined);
+          if (due === undefined) return;
+          const seconds = due === null ? 0 : Math.max(0, (Date.now() - due) / 1_000);
+          overdue.set(queue.name, Math.max(overdue.get(queue.name) ?? 0, seconds));
+        }),
+      );
+      for (const [queue, seconds] of overdue) this.set({ queue }, seconds);
     },
   });
   new Gauge({

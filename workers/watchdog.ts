@@ -1,5 +1,6 @@
 import type { Queue, Worker } from 'bullmq';
 import type { Logger } from '../shared/logger';
+import { earliestDelayedDue } from '../shared/queues/delayed';
 
 export interface WatchdogOptions {
   /** Builds a fresh worker (same queue, processor and options). */
@@ -17,17 +18,6 @@ export interface WatchdogOptions {
 export interface WatchedWorker {
   current(): Worker;
   close(): Promise<void>;
-}
-
-/**
- * Whether a delayed job fell due before `dueBefore`. BullMQ scores a delayed job by its due
- * time in ms × 0x1000 (plus a counter below that), so the earliest one is first in the set. A
- * test pins this encoding (test/faults/watchdog.test.ts): a BullMQ that changed it fails there.
- */
-async function delayedDueBefore(queue: Queue, dueBefore: number): Promise<boolean> {
-  const client = await queue.backend.client;
-  const [, score] = await client.zrange(queue.toKey('delayed'), 0, 0, { WITHSCORES: true });
-  return score !== undefined && Number(score) < dueBefore * 0x1000;
 }
 
 /**
@@ -56,13 +46,14 @@ export function watchWorker(options: WatchdogOptions): WatchedWorker {
   let worker = attach(options.create());
 
   const check = async () => {
-    const [counts, overdue, rateLimitTtl, paused] = await Promise.all([
+    const [counts, due, rateLimitTtl, paused] = await Promise.all([
       options.queue.getJobCounts('wait', 'prioritized'),
-      delayedDueBefore(options.queue, Date.now() - intervalMs),
+      earliestDelayedDue(options.queue),
       options.queue.getRateLimitTtl(),
       options.queue.isPaused(),
     ]);
     const waiting = (counts.wait ?? 0) + (counts.prioritized ?? 0);
+    const overdue = due !== null && due < Date.now() - intervalMs;
     const idle = started === seen;
     seen = started;
     const suspicious =

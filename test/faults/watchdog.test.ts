@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createLogger } from '../../shared/logger';
+import { createMetrics, observeQueues } from '../../shared/metrics';
 import { watchWorker, type WatchedWorker } from '../../workers/watchdog';
 import { DedicatedRedis } from '../harness/redis';
 import { eventually } from '../harness/wait';
@@ -138,5 +139,43 @@ describe('The worker watchdog', () => {
     breakerOpen = false;
     await allCompleted(queue, 1);
     expect(built).toHaveLength(2);
+  });
+
+  // What the watchdog acts on, operators see: a retry that fell due and no worker moved.
+  describe('shop_queue_delayed_overdue_seconds', () => {
+    /** The gauge of a queue no worker takes, as a scrape reads it. */
+    async function overdueSeconds(queue: Queue): Promise<number | undefined> {
+      const metrics = createMetrics('workers');
+      observeQueues(metrics, [{ queue, partition: 'all' }]);
+      const gauge = await metrics.registry
+        .getSingleMetric('shop_queue_delayed_overdue_seconds')
+        ?.get();
+      return gauge?.values.find((v) => v.labels.queue === queue.name)?.value;
+    }
+
+    function unwatched() {
+      const queue = new Queue(`unwatched-${String(++queueCount)}`, { connection: redis });
+      cleanup.push(() => queue.close());
+      return queue;
+    }
+
+    it('When a delayed job fell due and no worker moved it to the wait list, then the gauge says how long ago', async () => {
+      const queue = unwatched();
+      await queue.add('job', {}, { delay: 10 });
+      await sleep(500);
+
+      const seconds = await overdueSeconds(queue);
+      // At least the time slept less the delay; a misread score would be years off.
+      expect(seconds).toBeGreaterThanOrEqual(0.45);
+      expect(seconds).toBeLessThan(3_600);
+      expect((await queue.getJobCounts('delayed')).delayed).toBe(1);
+    });
+
+    it('When the only delayed job is not yet due, or none is delayed, then the gauge reads 0', async () => {
+      const later = unwatched();
+      await later.add('job', {}, { delay: 3_600_000 });
+      expect(await overdueSeconds(later)).toBe(0);
+      expect(await overdueSeconds(unwatched())).toBe(0);
+    });
   });
 });

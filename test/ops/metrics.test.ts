@@ -74,6 +74,9 @@ describe('GET /metrics', () => {
     expect(apiMetrics).toMatch(
       /shop_queue_oldest_waiting_age_seconds\{[^}]*queue="orders"[^}]*\} /,
     );
+    expect(apiMetrics).toMatch(
+      /shop_queue_delayed_overdue_seconds\{[^}]*queue="orders"[^}]*\} 0\n/,
+    );
     expect(apiMetrics).toMatch(/shop_breaker_state\{[^}]*breaker="api-db"[^}]*\} 0/);
     expect(apiMetrics).toMatch(/shop_db_pool_connections\{[^}]*state="max"[^}]*\} 20/);
     expect(apiMetrics).toContain('# TYPE shop_admission_rejections_total counter');
