@@ -332,42 +332,40 @@ export function observeQueues(metrics: Metrics, queues: readonly ObservedQueue[]
     },
   });
   /**
-   * A gauge per queue: the largest age, in seconds, over its partitions of the moment `since`
-   * reads (null: none, age 0). A partition that cannot be read is left out; a queue none of
-   * whose partitions could be read keeps its last value.
+   * A gauge's `collect` per queue: the largest age, in seconds, over its partitions of the
+   * moment `since` reads (null: none, age 0). A partition that cannot be read is left out; a
+   * queue none of whose partitions could be read keeps its last value.
    */
-  const ageGauge = (name: string, help: string, since: (queue: Queue) => Promise<number | null>) =>
-    new Gauge({
-      name,
-      help,
-      labelNames: ['queue'] as const,
-      registers,
-      async collect() {
-        const oldest = new Map<string, number>();
-        await Promise.all(
-          queues.map(async ({ queue }) => {
-            const at = await since(queue).catch(() => undefined);
-            if (at === undefined) return;
-            const age = at === null ? 0 : Math.max(0, (Date.now() - at) / 1_000);
-            oldest.set(queue.name, Math.max(oldest.get(queue.name) ?? 0, age));
-          }),
-        );
-        for (const [queue, age] of oldest) this.set({ queue }, age);
-      },
-    });
-  ageGauge(
-    'shop_queue_delayed_overdue_seconds',
-    'How long ago the earliest delayed job (a retry after a backoff) fell due while still delayed, per queue over every partition (0 when none is due)',
-    earliestDelayedDue,
-  );
-  ageGauge(
-    'shop_queue_oldest_waiting_age_seconds',
-    'Age of the oldest job still waiting, per queue over every partition (0 when none)',
-    async (queue) => {
+  const ages = (since: (queue: Queue) => Promise<number | null>) =>
+    async function collect(this: Gauge<'queue'>): Promise<void> {
+      const oldest = new Map<string, number>();
+      await Promise.all(
+        queues.map(async ({ queue }) => {
+          const at = await since(queue).catch(() => undefined);
+          if (at === undefined) return;
+          const age = at === null ? 0 : Math.max(0, (Date.now() - at) / 1_000);
+          oldest.set(queue.name, Math.max(oldest.get(queue.name) ?? 0, age));
+        }),
+      );
+      for (const [queue, age] of oldest) this.set({ queue }, age);
+    };
+  new Gauge({
+    name: 'shop_queue_delayed_overdue_seconds',
+    help: 'How long ago the earliest delayed job (a retry after a backoff) fell due while still delayed, per queue over every partition (0 when none is due)',
+    labelNames: ['queue'] as const,
+    registers,
+    collect: ages(earliestDelayedDue),
+  });
+  new Gauge({
+    name: 'shop_queue_oldest_waiting_age_seconds',
+    help: 'Age of the oldest job still waiting, per queue over every partition (0 when none)',
+    labelNames: ['queue'] as const,
+    registers,
+    collect: ages(async (queue) => {
       const [job] = await queue.getJobs(['wait'], 0, 0, true);
       return job ? job.timestamp : null;
-    },
-  );
+    }),
+  });
 }
 
 /**
