@@ -294,8 +294,9 @@ export interface ObservedQueue {
  * partitions (shop_queue_jobs), the oldest waiting job of any partition
  * (shop_queue_oldest_waiting_age_seconds), how long ago the earliest delayed job of any
  * partition fell due without being moved to the wait list (shop_queue_delayed_overdue_seconds:
- * only a working worker moves them), and the backlog of each partition (shop_queue_partition_backlog_jobs: waiting + delayed + prioritized jobs),
- * which shows a partition falling behind the others.
+ * only a working worker moves them), and the backlog of each partition
+ * (shop_queue_partition_backlog_jobs: waiting + delayed + prioritized jobs), which shows a
+ * partition falling behind the others.
  */
 export function observeQueues(metrics: Metrics, queues: readonly ObservedQueue[]): void {
   const registers = [metrics.registry];
